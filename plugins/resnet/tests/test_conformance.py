@@ -1,0 +1,5 @@
+from rfloc_core.testing import BackboneConformance
+
+
+class TestResnetConformance(BackboneConformance):
+    plugin = "resnet"

@@ -1,0 +1,70 @@
+"""rfloc-core: plugin registry, model composition, heads, export and the ``rfloc`` CLI.
+
+``import rfloc_core`` never imports torch; the names that need it load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rfloc_core.__about__ import __version__
+from rfloc_core.contract import DEFAULT_INPUT_SIZE, DEFAULT_RECEIVERS, ONNX_OPSET
+from rfloc_core.errors import (
+    InvalidInputError,
+    PluginError,
+    RflocError,
+    UnknownNameError,
+    WeightsError,
+)
+from rfloc_core.hookspecs import hookimpl
+from rfloc_core.registry import get_registry
+from rfloc_core.specs import (
+    BackboneSpec,
+    ExporterSpec,
+    HeadSpec,
+    InputConstraints,
+    PretrainedWeights,
+    ReferenceFigure,
+)
+
+if TYPE_CHECKING:
+    from rfloc_core.model import LocalizationNet, create_model
+
+_LAZY = {"create_model": "rfloc_core.model", "LocalizationNet": "rfloc_core.model"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'rfloc_core' has no attribute {name!r}")
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Names of the installed backbones matching the fnmatch ``pattern``."""
+    return [spec.name for spec in get_registry().backbones(pattern)]
+
+
+__all__ = [
+    "DEFAULT_INPUT_SIZE",
+    "DEFAULT_RECEIVERS",
+    "ONNX_OPSET",
+    "BackboneSpec",
+    "ExporterSpec",
+    "HeadSpec",
+    "InputConstraints",
+    "InvalidInputError",
+    "LocalizationNet",
+    "PluginError",
+    "PretrainedWeights",
+    "ReferenceFigure",
+    "RflocError",
+    "UnknownNameError",
+    "WeightsError",
+    "__version__",
+    "create_model",
+    "get_registry",
+    "hookimpl",
+    "list_models",
+]

@@ -1,0 +1,54 @@
+"""The ``rfloc`` command line. ``rfloc --help`` and ``rfloc plugins`` never import torch."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from rfloc_core.__about__ import __version__
+from rfloc_core.cli.models_cmd import models
+from rfloc_core.cli.plugins_cmd import plugins
+from rfloc_core.errors import RflocError
+
+app = typer.Typer(
+    name="rfloc",
+    help=(
+        "Locate radio transmitters from multi-receiver log-mel spectrograms. Backbones come "
+        "from installed plugins (rfloc-convnext, rfloc-resnet, rfloc-vit, rfloc-efficientnet "
+        "or your own); see `rfloc plugins` and `rfloc models`."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"rfloc-core {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """rfloc: a plugin-based model zoo for locating radio transmitters."""
+
+
+app.command("plugins")(plugins)
+app.command("models")(models)
+
+
+def main() -> None:
+    """Entry point: an ``RflocError`` becomes one line on stderr and exit status 1."""
+    try:
+        app()
+    except RflocError as error:
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {error}", highlight=False)
+        sys.exit(1)

@@ -1,0 +1,47 @@
+"""Independent Gaussian errors east and north: sigma per axis, in metres."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from rfloc_core.heads._positive import (
+    DEFAULT_POSITION_SCALE_M,
+    DEFAULT_SIGMA_FLOOR_M,
+    LOG_2PI,
+    check_head_options,
+    positive_length_m,
+)
+
+
+class GaussianHead(nn.Module):
+    """Predicts ``position_m`` (B, 2) and ``sigma_m`` (B, 2), both in metres."""
+
+    output_names = ("position_m", "sigma_m")
+
+    def __init__(
+        self,
+        feature_dim: int,
+        *,
+        position_scale_m: float = DEFAULT_POSITION_SCALE_M,
+        sigma_floor_m: float = DEFAULT_SIGMA_FLOOR_M,
+    ) -> None:
+        super().__init__()
+        check_head_options(position_scale_m, sigma_floor_m)
+        self.position_scale_m = position_scale_m
+        self.sigma_floor_m = sigma_floor_m
+        self.proj = nn.Linear(feature_dim, 4)
+
+    def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
+        raw = self.proj(features)
+        return {
+            "position_m": raw[:, :2] * self.position_scale_m,
+            "sigma_m": positive_length_m(raw[:, 2:], self.position_scale_m, self.sigma_floor_m),
+        }
+
+    @staticmethod
+    def nll(outputs: dict[str, torch.Tensor], target_m: torch.Tensor) -> torch.Tensor:
+        """Negative log-likelihood per sample (B,), of the position density per square metre."""
+        sigma = outputs["sigma_m"]
+        z = (target_m - outputs["position_m"]) / sigma
+        return torch.log(sigma).sum(-1) + 0.5 * z.square().sum(-1) + LOG_2PI

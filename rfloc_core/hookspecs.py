@@ -1,0 +1,36 @@
+"""The hooks a plugin implements. Hooks are never removed within a plugin API major version.
+
+Each hook takes no arguments and returns a sequence of specs: plain data whose ``build``
+callable imports torch (or timm, torchvision) only when it is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pluggy
+
+from rfloc_core.specs import BackboneSpec, ExporterSpec, HeadSpec
+
+PROJECT_NAME = "rfloc"
+ENTRY_POINT_GROUP = "rfloc"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+HOOK_NAMES = ("rfloc_backbones", "rfloc_heads", "rfloc_exporters")
+
+
+@hookspec
+def rfloc_backbones() -> Sequence[BackboneSpec]:  # type: ignore[empty-body]
+    """Return the backbones this plugin provides."""
+
+
+@hookspec
+def rfloc_heads() -> Sequence[HeadSpec]:  # type: ignore[empty-body]
+    """Return the probabilistic heads this plugin provides."""
+
+
+@hookspec
+def rfloc_exporters() -> Sequence[ExporterSpec]:  # type: ignore[empty-body]
+    """Return the exporters (and their runtimes) this plugin provides."""

@@ -1,0 +1,60 @@
+"""LocalizationNet: a backbone from a plugin followed by a probabilistic head."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from rfloc_core.model.input_checks import check_spectrogram
+from rfloc_core.specs import BackboneSpec, HeadSpec, InputSize
+
+
+class LocalizationNet(nn.Module):
+    """Maps spectrograms (B, receivers, mel_bins, frames) to the head's named outputs:
+    ``position_m`` (B, 2) east/north in metres, plus the head's uncertainty."""
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        head: nn.Module,
+        *,
+        backbone_spec: BackboneSpec,
+        head_spec: HeadSpec,
+        receivers: int,
+        input_size: InputSize,
+    ) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+        self.backbone_spec = backbone_spec
+        self.head_spec = head_spec
+        self.receivers = receivers
+        self.input_size = input_size
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return self.head_spec.output_names
+
+    def forward(self, spectrogram: torch.Tensor) -> dict[str, torch.Tensor]:
+        check_spectrogram(
+            spectrogram,
+            receivers=self.receivers,
+            built_size=self.input_size,
+            constraints=self.backbone_spec.constraints,
+            dtype=next(self.parameters()).dtype,
+            backbone=self.backbone_spec.name,
+        )
+        outputs: dict[str, torch.Tensor] = self.head(self.backbone(spectrogram))
+        return outputs
+
+    def nll(self, outputs: dict[str, torch.Tensor], target_m: torch.Tensor) -> torch.Tensor:
+        """The head's negative log-likelihood per sample (B,) for true positions (B, 2) in m."""
+        loss: torch.Tensor = self.head.nll(outputs, target_m)
+        return loss
+
+    def extra_repr(self) -> str:
+        return (
+            f"backbone={self.backbone_spec.name!r} ({self.backbone_spec.plugin} "
+            f"{self.backbone_spec.plugin_version}), head={self.head_spec.name!r}, "
+            f"receivers={self.receivers}, input_size={self.input_size}"
+        )

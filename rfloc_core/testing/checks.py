@@ -1,0 +1,194 @@
+"""The backbone contract, one check per function. Each raises AssertionError saying what
+was expected and what the backbone did instead."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rfloc_core.contract import DEFAULT_INPUT_SIZE, DEFAULT_RECEIVERS
+from rfloc_core.errors import InvalidInputError
+from rfloc_core.measure import measure_backbone
+from rfloc_core.model import LocalizationNet, create_model
+from rfloc_core.specs import BackboneSpec
+
+BATCH = 2
+ONNX_ATOL_M = 1e-3
+ONNX_RTOL = 1e-4
+
+
+def example_input(
+    receivers: int = DEFAULT_RECEIVERS, batch: int = BATCH, seed: int = 0
+) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, receivers, *DEFAULT_INPUT_SIZE, generator=generator)
+
+
+def check_meta_build(spec: BackboneSpec) -> None:
+    """Builds on the meta device and produces (B, feature_dim) as declared."""
+    measured = measure_backbone(spec)
+    assert measured.feature_dim == spec.feature_dim, (
+        f"{spec.name} declares feature_dim={spec.feature_dim} but its built network outputs "
+        f"{measured.feature_dim} features; fix the spec"
+    )
+    assert measured.params > 0, f"{spec.name} has no parameters"
+
+
+def check_receiver_counts(spec: BackboneSpec, receiver_counts: Sequence[int] = (1, 3, 7)) -> None:
+    """Builds for several receiver counts and maps (B, r, 128, 32) to (B, feature_dim)."""
+    for receivers in receiver_counts:
+        network = spec.build(in_chans=receivers, input_size=DEFAULT_INPUT_SIZE, pretrained=False)
+        with torch.no_grad():
+            features = network.eval()(example_input(receivers))
+        assert tuple(features.shape) == (BATCH, spec.feature_dim), (
+            f"{spec.name} with {receivers} receivers: expected features of shape "
+            f"({BATCH}, {spec.feature_dim}), got {tuple(features.shape)}"
+        )
+        assert torch.isfinite(features).all(), f"{spec.name} produced non-finite features"
+
+
+def check_forward(model: LocalizationNet) -> None:
+    """Runs forward at (2, 7, 128, 32) and returns finite outputs of the head's shapes."""
+    model.eval()
+    with torch.no_grad():
+        outputs = model(example_input(model.receivers))
+    assert tuple(outputs) == model.output_names, (
+        f"expected outputs {model.output_names}, got {tuple(outputs)}"
+    )
+    assert tuple(outputs["position_m"].shape) == (BATCH, 2), (
+        f"expected position_m of shape ({BATCH}, 2), got {tuple(outputs['position_m'].shape)}"
+    )
+    for name, value in outputs.items():
+        assert value.shape[0] == BATCH, f"{name} has batch size {value.shape[0]}, expected {BATCH}"
+        assert torch.isfinite(value).all(), f"{name} holds non-finite values"
+
+
+def check_gradients_flow(model: LocalizationNet) -> None:
+    """The NLL's gradient reaches every trainable parameter, the first layer included."""
+    model.train()
+    model.zero_grad(set_to_none=True)
+    outputs = model(example_input(model.receivers))
+    target_m = torch.zeros(BATCH, 2)
+    model.nll(outputs, target_m).mean().backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, f"no gradient reaches {len(missing)} parameter(s), e.g. {missing[:5]}"
+    non_finite = [
+        n
+        for n, p in model.named_parameters()
+        if p.grad is not None and not torch.isfinite(p.grad).all()
+    ]
+    assert not non_finite, f"non-finite gradients in {non_finite[:5]}"
+    first = next(p for p in model.backbone.parameters() if p.requires_grad)
+    assert first.grad is not None and first.grad.abs().sum() > 0, (
+        "the first layer's gradient is all zero: the input does not reach the loss"
+    )
+    model.zero_grad(set_to_none=True)
+    model.eval()
+
+
+def check_deterministic_eval(model: LocalizationNet) -> None:
+    """Two forward passes in eval mode give bit-identical outputs."""
+    model.eval()
+    x = example_input(model.receivers, seed=1)
+    with torch.no_grad():
+        first, second = model(x), model(x)
+    for name in first:
+        assert torch.equal(first[name], second[name]), (
+            f"{name} differs between two eval-mode passes on the same input: "
+            "dropout or other randomness is active in eval mode"
+        )
+
+
+def _invalid_inputs(model: LocalizationNet) -> dict[str, torch.Tensor]:
+    mels, frames = model.input_size
+    constraints = model.backbone_spec.constraints
+    small = (max(constraints.min_size[0] - 1, 1), max(constraints.min_size[1] - 1, 1))
+    nan = example_input(model.receivers)
+    nan[0, 0, 0, 0] = math.nan
+    cases = {
+        "rank 3": torch.zeros(model.receivers, mels, frames),
+        "wrong receiver count": torch.zeros(1, model.receivers + 1, mels, frames),
+        "float64": torch.zeros(1, model.receivers, mels, frames, dtype=torch.float64),
+        "NaN value": nan,
+        f"below minimum size {small}": torch.zeros(1, model.receivers, *small),
+    }
+    if constraints.fixed_size:
+        cases["other size than built"] = torch.zeros(
+            1, model.receivers, mels, frames + constraints.multiple_of[1]
+        )
+    if constraints.multiple_of[0] > 1:
+        cases["size not a multiple"] = torch.zeros(1, model.receivers, mels + 1, frames)
+    return cases
+
+
+def check_rejects_invalid_input(model: LocalizationNet) -> None:
+    """Every input that breaks the contract raises InvalidInputError (an RflocError)."""
+    model.eval()
+    for case, x in _invalid_inputs(model).items():
+        try:
+            with torch.no_grad():
+                model(x)
+        except InvalidInputError:
+            continue
+        except Exception as error:
+            raise AssertionError(
+                f"{case}: expected InvalidInputError, got {type(error).__name__}: {error}"
+            ) from error
+        raise AssertionError(f"{case}: input of shape {tuple(x.shape)} was accepted")
+
+
+def check_parameter_count(spec: BackboneSpec, model: LocalizationNet) -> None:
+    """The meta-device count (what `rfloc models` shows) equals the built model's count."""
+    measured = measure_backbone(spec, receivers=model.receivers, input_size=model.input_size)
+    built = sum(p.numel() for p in model.backbone.parameters())
+    assert measured.params == built, (
+        f"{spec.name}: measured {measured.params} parameters on {measured.device} but the "
+        f"built backbone has {built}"
+    )
+
+
+def check_onnx_export(model: LocalizationNet, folder: Path | None = None) -> dict[str, float]:
+    """Exports with the core's opset; ONNX Runtime matches PyTorch at batch 1 and 3.
+
+    Returns the largest absolute difference per output, in the output's unit.
+    """
+    from rfloc_core.export.onnx_export import export_onnx
+    from rfloc_core.export.onnx_runtime import OnnxModel
+
+    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+        path = export_onnx(model, Path(scratch) / f"{model.backbone_spec.name}.onnx")
+        runtime = OnnxModel(path)
+        assert runtime.output_names == model.output_names, (
+            f"ONNX outputs {runtime.output_names} differ from the model's {model.output_names}"
+        )
+        worst: dict[str, float] = dict.fromkeys(model.output_names, 0.0)
+        for batch in (1, 3):
+            x = example_input(model.receivers, batch=batch, seed=batch)
+            with torch.no_grad():
+                expected = {k: v.numpy() for k, v in model.eval()(x).items()}
+            got = runtime.run(x.numpy())
+            for name in model.output_names:
+                assert got[name].shape == expected[name].shape, (
+                    f"{name}: ONNX shape {got[name].shape} != PyTorch {expected[name].shape}"
+                )
+                difference = float(np.abs(got[name] - expected[name]).max())
+                worst[name] = max(worst[name], difference)
+                np.testing.assert_allclose(
+                    got[name],
+                    expected[name],
+                    rtol=ONNX_RTOL,
+                    atol=ONNX_ATOL_M,
+                    err_msg=f"{model.backbone_spec.name}: ONNX Runtime differs from PyTorch "
+                    f"on {name} at batch {batch}",
+                )
+    return worst
+
+
+def build_for_checks(spec: BackboneSpec) -> LocalizationNet:
+    torch.manual_seed(0)
+    return create_model(spec.name, head="gaussian")
