@@ -7,6 +7,7 @@ Entries are keyed by plugin, plugin version, backbone, input and torch version; 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict
@@ -68,8 +69,6 @@ class MeasurementCache:
     def save(self) -> None:
         if not self._dirty:
             return
-        try:
+        with contextlib.suppress(OSError):  # an unwritable cache costs speed, not correctness
             write_text_atomic(self.path, json.dumps(self._entries, indent=1, sort_keys=True))
-        except OSError:
-            pass  # an unwritable cache folder costs speed, not correctness
         self._dirty = False

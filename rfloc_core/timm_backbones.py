@@ -18,6 +18,8 @@ from rfloc_core.specs import (
 if TYPE_CHECKING:
     import torch
 
+DEFAULT_CONSTRAINTS = InputConstraints()
+
 TIMM_IMAGENET_RESULTS = (
     "https://github.com/huggingface/pytorch-image-models/blob/"
     "0173a139a2c66db3a41ebfe1d8ac4fb02483642e/results/results-imagenet.csv"
@@ -70,7 +72,7 @@ def timm_backbone_spec(
     pretrained_dataset: str = "",
     licence: str = "apache-2.0",
     imagenet_top1: tuple[float, int] | None = None,
-    constraints: InputConstraints = InputConstraints(),
+    constraints: InputConstraints = DEFAULT_CONSTRAINTS,
     sized_input: bool = False,
     aliases: tuple[str, ...] = (),
     description: str = "",

@@ -1,6 +1,7 @@
 """rfloc plugin: EfficientNet backbones (b0 to b7), built with timm.
 
-EfficientNet (Tan and Le, 2019) in timm's PyTorch-native form: symmetric padding and plain SiLU, both export-friendly.
+EfficientNet (Tan and Le, 2019) in timm's PyTorch-native form: symmetric padding and plain
+SiLU, both export-friendly.
 Importing this module imports neither torch nor timm; a network is built only on request.
 """
 

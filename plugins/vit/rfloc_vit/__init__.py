@@ -1,6 +1,7 @@
 """rfloc plugin: ViT backbones (tiny to large, patch 16), built with timm.
 
-Vision Transformer (Dosovitskiy et al., 2021); the position embedding is sized to the input, so a model accepts only the size it was built for.
+Vision Transformer (Dosovitskiy et al., 2021). The position embedding is sized to the input,
+so a built model accepts only the size it was built for.
 Importing this module imports neither torch nor timm; a network is built only on request.
 """
 

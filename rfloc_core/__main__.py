@@ -1,0 +1,3 @@
+from rfloc_core.cli import main
+
+main()
