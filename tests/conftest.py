@@ -49,7 +49,12 @@ def toy_registry(plugin_site: PluginSite) -> object:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_environment(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test starts from the default plugin selection and an empty measurement cache."""
+    for variable in ("RFLOC_STRICT_PLUGINS", "RFLOC_PLUGINS", "RFLOC_DISABLE_PLUGINS"):
+        monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("RFLOC_CACHE_DIR", str(tmp_path_factory.mktemp("rfloc-cache")))
 
 

@@ -37,7 +37,7 @@ def _metadata(model: LocalizationNet) -> dict[str, str]:
 def _export(
     model: LocalizationNet, example: torch.Tensor, path: Path, exporter: str, opset: int
 ) -> None:
-    names = {"input_names": [INPUT_NAME], "output_names": list(model.output_names)}
+    input_names, output_names = [INPUT_NAME], list(model.output_names)
     # Both exporters narrate on stdout and warn about internals the user cannot act on.
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
@@ -52,7 +52,8 @@ def _export(
                 dynamic_shapes={INPUT_NAME: {0: batch}},
                 external_data=False,
                 verbose=False,
-                **names,
+                input_names=input_names,
+                output_names=output_names,
             )
         else:
             axes = {name: {0: "batch"} for name in [INPUT_NAME, *model.output_names]}
@@ -63,7 +64,8 @@ def _export(
                 dynamo=False,
                 opset_version=opset,
                 dynamic_axes=axes,
-                **names,
+                input_names=input_names,
+                output_names=output_names,
             )
 
 

@@ -14,7 +14,7 @@ def _tracing() -> bool:
     return bool(
         torch.compiler.is_compiling()
         or torch.compiler.is_exporting()
-        or torch.jit.is_tracing()
+        or torch.jit.is_tracing()  # type: ignore[attr-defined,no-untyped-call]
         or torch.onnx.is_in_onnx_export()
     )
 

@@ -49,7 +49,8 @@ class LocalizationNet(nn.Module):
 
     def nll(self, outputs: dict[str, torch.Tensor], target_m: torch.Tensor) -> torch.Tensor:
         """The head's negative log-likelihood per sample (B,) for true positions (B, 2) in m."""
-        loss: torch.Tensor = self.head.nll(outputs, target_m)
+        nll = getattr(self.head, "nll")  # noqa: B009 - heads are any nn.Module with an nll
+        loss: torch.Tensor = nll(outputs, target_m)
         return loss
 
     def extra_repr(self) -> str:

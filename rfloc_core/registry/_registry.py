@@ -231,8 +231,8 @@ def build_registry(selection: PluginSelection) -> Registry:
             state=_state(r),
             hooks=tuple(hooks_by_plugin.get(r.name, [])),
             spec_counts={
-                kind: sum(1 for s in index.ordered if s.plugin == r.name)
-                for kind, index in zip(("backbones", "heads", "exporters"), indexes, strict=True)
+                f"{index.kind}s": sum(1 for s in index.ordered if s.plugin == r.name)
+                for index in indexes
             },
             errors=tuple(r.errors),
             skip_reason=r.skip_reason,

@@ -1,5 +1,7 @@
-"""The conformance kit for plugin authors: ``BackboneConformance`` and the checks it runs."""
+"""The conformance kit for plugin authors: ``BackboneConformance``, the checks it runs, and
+``backbone_params`` for parametrizing a plugin's own tests over its installed backbones."""
 
 from rfloc_core.testing.conformance import BackboneConformance, builds_weights
+from rfloc_core.testing.pytest_plugin import backbone_params
 
-__all__ = ["BackboneConformance", "builds_weights"]
+__all__ = ["BackboneConformance", "backbone_params", "builds_weights"]

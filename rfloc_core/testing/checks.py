@@ -74,7 +74,7 @@ def check_gradients_flow(model: LocalizationNet) -> None:
     model.zero_grad(set_to_none=True)
     outputs = model(example_input(model.receivers))
     target_m = torch.zeros(BATCH, 2)
-    model.nll(outputs, target_m).mean().backward()
+    model.nll(outputs, target_m).mean().backward()  # type: ignore[no-untyped-call]
     missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
     assert not missing, f"no gradient reaches {len(missing)} parameter(s), e.g. {missing[:5]}"
     non_finite = [

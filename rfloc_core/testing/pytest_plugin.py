@@ -4,7 +4,7 @@ parametrization behind ``BackboneConformance``. Loading it does not import torch
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -30,19 +30,33 @@ def _params_m(spec: Any) -> float:
     return measure_backbone(spec).params_m
 
 
-def _selected_specs(cls: type[BackboneConformance]) -> list[Any]:
+def backbone_params(
+    plugin: str | None = None,
+    patterns: str | Sequence[str] = "*",
+    slow_above_params_m: float | None = None,
+) -> list[Any]:
+    """``pytest.param`` for each installed backbone selected by plugin and patterns, marked
+    ``slow`` above ``slow_above_params_m`` million parameters; for ``parametrize``."""
     from rfloc_core.registry import get_registry
 
-    specs = get_registry().backbones(cls.backbones)
-    if cls.plugin is not None:
-        specs = [s for s in specs if s.plugin == cls.plugin]
+    specs = get_registry().backbones(patterns)
+    if plugin is not None:
+        specs = [s for s in specs if s.plugin == plugin]
     if not specs:
         raise pytest.UsageError(
-            f"{cls.__name__} selects no installed backbone (plugin={cls.plugin!r}, "
-            f"backbones={cls.backbones!r}); install the plugin under test, "
-            "and check `rfloc plugins` for its errors"
+            f"no installed backbone is selected by plugin={plugin!r}, patterns={patterns!r}; "
+            "install the plugin under test, and check `rfloc plugins` for its errors"
         )
-    return specs
+    return [
+        pytest.param(
+            spec,
+            id=spec.name,
+            marks=[pytest.mark.slow]
+            if slow_above_params_m is not None and _params_m(spec) > slow_above_params_m
+            else [],
+        )
+        for spec in specs
+    ]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -52,10 +66,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backbone_spec" not in metafunc.fixturenames:
         return
     heavy = getattr(metafunc.function, "rfloc_builds_weights", False)
-    params = []
-    for spec in _selected_specs(cls):
-        slow = heavy and _params_m(spec) > cls.slow_above_params_m
-        params.append(pytest.param(spec, id=spec.name, marks=[pytest.mark.slow] if slow else []))
+    threshold = cls.slow_above_params_m if heavy else None
+    params = backbone_params(cls.plugin, cls.backbones, threshold)
     metafunc.parametrize("backbone_spec", params, scope="class")
 
 

@@ -1,0 +1,59 @@
+"""The efficientnet plugin: its variants, their weights, and the rfloc conformance kit."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rfloc_core import create_model
+from rfloc_core.errors import WeightsError
+from rfloc_core.registry import get_registry
+from rfloc_core.testing import BackboneConformance, backbone_params, timm_checks
+
+VARIANTS = [
+    "efficientnet_b0",
+    "efficientnet_b1",
+    "efficientnet_b2",
+    "efficientnet_b3",
+    "efficientnet_b4",
+    "efficientnet_b5",
+    "efficientnet_b6",
+    "efficientnet_b7",
+]
+
+
+class TestEfficientNetConformance(BackboneConformance):
+    plugin = "efficientnet"
+
+
+def test_registers_exactly_the_documented_variants():
+    assert [s.name for s in get_registry().backbones() if s.plugin == "efficientnet"] == VARIANTS
+
+
+@pytest.mark.parametrize(
+    "spec", [p for p in backbone_params("efficientnet") if p.values[0].pretrained is not None]
+)
+def test_pretrained_source_is_a_real_timm_tag(spec):
+    timm_checks.check_pretrained_source(spec)
+
+
+@pytest.mark.parametrize("spec", backbone_params("efficientnet", slow_above_params_m=15))
+def test_local_pretrained_file_is_loaded_with_the_first_conv_adapted(spec, tmp_path):
+    timm_checks.check_local_pretrained(spec, tmp_path)
+
+
+def test_activations_are_export_friendly():
+    backbone = create_model("efficientnet_b0").backbone
+    activations = {
+        type(m).__name__
+        for m in backbone.modules()
+        if "swish" in type(m).__name__.lower() or "silu" in type(m).__name__.lower()
+    }
+    assert activations == {"SiLU"}, activations
+    assert not any(isinstance(m, torch.autograd.Function) for m in backbone.modules())
+
+
+@pytest.mark.parametrize("name", ["efficientnet_b6", "efficientnet_b7"])
+def test_variants_without_published_weights_say_so(name):
+    with pytest.raises(WeightsError, match="no published pretrained weights"):
+        create_model(name, pretrained=True)

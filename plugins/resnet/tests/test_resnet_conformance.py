@@ -1,5 +1,0 @@
-from rfloc_core.testing import BackboneConformance
-
-
-class TestResnetConformance(BackboneConformance):
-    plugin = "resnet"

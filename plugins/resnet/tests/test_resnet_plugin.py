@@ -1,0 +1,85 @@
+"""The resnet plugin: its variants, their weights, and the rfloc conformance kit."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rfloc_core.registry import get_registry
+from rfloc_core.testing import BackboneConformance, backbone_params, timm_checks
+
+VARIANTS = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+PLUGINS = Path(__file__).resolve().parents[2]
+
+
+class TestResnetConformance(BackboneConformance):
+    plugin = "resnet"
+
+
+def test_registers_exactly_the_documented_variants():
+    assert [s.name for s in get_registry().backbones() if s.plugin == "resnet"] == VARIANTS
+
+
+@pytest.mark.parametrize(
+    "spec", [p for p in backbone_params("resnet") if p.values[0].pretrained is not None]
+)
+def test_pretrained_source_is_a_real_timm_tag(spec):
+    timm_checks.check_pretrained_source(spec)
+
+
+@pytest.mark.parametrize("spec", backbone_params("resnet", slow_above_params_m=15))
+def test_local_pretrained_file_is_loaded_with_the_first_conv_adapted(spec, tmp_path):
+    timm_checks.check_local_pretrained(spec, tmp_path)
+
+
+def test_resnet_in_rfloc_models_and_adding_vit_changes_nothing_else(tmp_path):
+    """In an environment with only resnet installed, `rfloc models` lists exactly its five
+    variants; installing ./plugins/vit adds the vit variants and changes no resnet row."""
+    if importlib.util.find_spec("rfloc_vit") is not None:
+        pytest.skip("rfloc-vit is already installed here; this runs in the resnet environment")
+    before = rfloc_models_json()
+    assert [row["name"] for row in before] == VARIANTS
+    site = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(PLUGINS / "vit"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    after = rfloc_models_json(site)
+    vit_names = ["vit_tiny_patch16", "vit_small_patch16", "vit_base_patch16", "vit_large_patch16"]
+    assert [row["name"] for row in after] == VARIANTS + vit_names
+    assert [row for row in after if row["family"] == "resnet"] == before
+
+
+def rfloc_models_json(site=None):
+    env = dict(os.environ)
+    if site is not None:
+        env["PYTHONPATH"] = str(site)
+    result = subprocess.run(
+        [sys.executable, "-m", "rfloc_core", "models", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=True,
+    )
+    return json.loads(result.stdout)
