@@ -25,5 +25,9 @@ def run_rfloc(
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, *python_flags, "-m", "rfloc_core", *args],
-        capture_output=True, text=True, env=environment, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+        check=False,
     )

@@ -10,6 +10,7 @@ from importlib.metadata import entry_points
 import pytest
 
 from tests.cli_runner import run_rfloc
+from tests.toy_plugins import BROKEN_ON_IMPORT
 
 
 def imported_modules(importtime_stderr: str) -> set[str]:
@@ -26,8 +27,11 @@ def test_help_and_plugins_do_not_import_torch(args):
     assert result.returncode == 0, result.stderr[-2000:]
     modules = imported_modules(result.stderr)
     assert "rfloc_core.cli" in modules, "the importtime listing was not captured"
-    heavy = sorted(m for m in modules if m.split(".")[0] in {"torch", "timm", "torchvision",
-                                                              "onnx", "onnxruntime"})
+    heavy = sorted(
+        m
+        for m in modules
+        if m.split(".")[0] in {"torch", "timm", "torchvision", "onnx", "onnxruntime"}
+    )
     assert not heavy, f"{' '.join(args)} imported {heavy[:5]}"
 
 
@@ -74,8 +78,17 @@ def test_models_lists_the_toy_plugin_with_measured_figures(plugin_site):
 
 def test_models_measures_at_the_requested_input(plugin_site):
     plugin_site.install_toy()
-    result = run_rfloc("models", "toynet", "--format", "json", "--receivers", "3",
-                       "--input-size", "64x16", site=plugin_site.path)
+    result = run_rfloc(
+        "models",
+        "toynet",
+        "--format",
+        "json",
+        "--receivers",
+        "3",
+        "--input-size",
+        "64x16",
+        site=plugin_site.path,
+    )
     (row,) = json.loads(result.stdout)
     expected = ((8 * 32 * 8) * (3 * 9) + (16 * 16 * 4) * 72) * 2 / 1e9
     assert row["gflops"] == round(expected, 3)
@@ -99,8 +112,9 @@ def test_errors_are_one_line_without_traceback(plugin_site, args, message):
 
 def test_broken_plugin_is_reported_other_commands_work_and_strict_mode_fails(plugin_site):
     plugin_site.install_toy()
-    plugin_site.install("rfloc-broken", {"broken": "rfloc_broken"},
-                        {"rfloc_broken": "raise ImportError('broken on purpose')\n"})
+    plugin_site.install(
+        "rfloc-broken", {"broken": "rfloc_broken"}, {"rfloc_broken": BROKEN_ON_IMPORT}
+    )
     listing = run_rfloc("plugins", "--format", "json", site=plugin_site.path)
     broken = next(p for p in json.loads(listing.stdout) if p["name"] == "broken")
     assert broken["state"] == "failed" and "broken on purpose" in broken["errors"][0]

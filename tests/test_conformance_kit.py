@@ -20,8 +20,14 @@ def toy_spec(toy_registry):
 
 def compose(spec, network: nn.Module) -> LocalizationNet:
     head_spec = get_registry().head("gaussian")
-    return LocalizationNet(network, head_spec.build(spec.feature_dim), backbone_spec=spec,
-                           head_spec=head_spec, receivers=7, input_size=(128, 32))
+    return LocalizationNet(
+        network,
+        head_spec.build(spec.feature_dim),
+        backbone_spec=spec,
+        head_spec=head_spec,
+        receivers=7,
+        input_size=(128, 32),
+    )
 
 
 class AlwaysDropout(nn.Module):
@@ -71,7 +77,7 @@ def test_a_correct_backbone_passes_every_check(toy_spec, tmp_path):
 
 
 def test_a_wrong_feature_dim_is_caught(toy_spec):
-    with pytest.raises(AssertionError, match="declares feature_dim=32 .* outputs 16"):
+    with pytest.raises(AssertionError, match=r"declares feature_dim=32 .* outputs 16"):
         checks.check_meta_build(dataclasses.replace(toy_spec, feature_dim=32))
 
 
@@ -96,11 +102,11 @@ def test_parameters_outside_the_graph_are_caught(toy_spec):
 def test_a_model_that_skips_input_validation_is_caught(toy_spec):
     model = compose(toy_spec, toy_network(toy_spec))
     model.forward = lambda x: model.head(model.backbone(x))
-    with pytest.raises(AssertionError, match="expected InvalidInputError|was accepted"):
+    with pytest.raises(AssertionError, match=r"expected InvalidInputError|was accepted"):
         checks.check_rejects_invalid_input(model)
 
 
 def test_a_parameter_count_that_differs_from_the_build_is_caught(toy_spec):
     model = compose(toy_spec, UnusedLayer(toy_network(toy_spec)))
-    with pytest.raises(AssertionError, match="measured .* parameters"):
+    with pytest.raises(AssertionError, match=r"measured .* parameters"):
         checks.check_parameter_count(toy_spec, model)

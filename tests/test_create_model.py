@@ -20,8 +20,10 @@ pytestmark = pytest.mark.usefixtures("toy_registry")
     [
         ("gaussian", {"position_m": (2, 2), "sigma_m": (2, 2)}),
         ("gaussian_full", {"position_m": (2, 2), "scale_tril_m": (2, 2, 2)}),
-        ("mixture", {"position_m": (2, 2), "weights": (2, 3), "means_m": (2, 3, 2),
-                     "sigmas_m": (2, 3, 2)}),
+        (
+            "mixture",
+            {"position_m": (2, 2), "weights": (2, 3), "means_m": (2, 3, 2), "sigmas_m": (2, 3, 2)},
+        ),
     ],
 )
 def test_forward_returns_the_heads_outputs(head, shapes):

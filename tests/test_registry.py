@@ -7,7 +7,7 @@ import pytest
 from rfloc_core import list_models
 from rfloc_core.errors import PluginError, UnknownNameError
 from rfloc_core.registry import get_registry
-from tests.toy_plugins import TOY_BACKBONE
+from tests.toy_plugins import BROKEN_ON_IMPORT, TOY_BACKBONE
 
 BAD_SPECS = """
 from rfloc_core import BackboneSpec, hookimpl
@@ -69,8 +69,9 @@ def test_alias_resolves_to_the_same_spec(toy_registry):
 
 def test_plugin_that_raises_on_import_is_listed_and_others_keep_working(plugin_site):
     plugin_site.install_toy()
-    plugin_site.install("rfloc-broken", {"broken": "rfloc_broken"},
-                        {"rfloc_broken": "raise ImportError('broken on purpose')\n"})
+    plugin_site.install(
+        "rfloc-broken", {"broken": "rfloc_broken"}, {"rfloc_broken": BROKEN_ON_IMPORT}
+    )
     registry = get_registry(refresh=True)
     broken = plugin_info(registry, "broken")
     assert broken.state == "failed"
@@ -79,10 +80,11 @@ def test_plugin_that_raises_on_import_is_listed_and_others_keep_working(plugin_s
 
 
 def test_strict_mode_makes_a_plugin_failure_fatal(plugin_site, monkeypatch):
-    plugin_site.install("rfloc-broken", {"broken": "rfloc_broken"},
-                        {"rfloc_broken": "raise ImportError('broken on purpose')\n"})
+    plugin_site.install(
+        "rfloc-broken", {"broken": "rfloc_broken"}, {"rfloc_broken": BROKEN_ON_IMPORT}
+    )
     monkeypatch.setenv("RFLOC_STRICT_PLUGINS", "1")
-    with pytest.raises(PluginError, match="broken on purpose.*RFLOC_STRICT_PLUGINS"):
+    with pytest.raises(PluginError, match=r"broken on purpose.*RFLOC_STRICT_PLUGINS"):
         get_registry(refresh=True)
 
 
@@ -116,7 +118,7 @@ def test_duplicate_names_are_an_error_naming_both_plugins(plugin_site):
     registry = get_registry(refresh=True)
     for plugin in ("toy", "twin"):
         assert any("'toy'" in e and "'twin'" in e for e in plugin_info(registry, plugin).errors)
-    with pytest.raises(PluginError, match="registered by both plugin 'toy'.*plugin 'twin'"):
+    with pytest.raises(PluginError, match=r"registered by both plugin 'toy'.*plugin 'twin'"):
         registry.backbone("toynet")
     with pytest.raises(PluginError):
         registry.backbone("toynet_small")
@@ -125,8 +127,11 @@ def test_duplicate_names_are_an_error_naming_both_plugins(plugin_site):
 
 def test_only_and_disable_switches_select_plugins(plugin_site, monkeypatch):
     plugin_site.install_toy()
-    plugin_site.install("rfloc-twin", {"twin": "rfloc_twin"},
-                        {"rfloc_twin": TOY_BACKBONE.replace('"toynet', '"twinnet')})
+    plugin_site.install(
+        "rfloc-twin",
+        {"twin": "rfloc_twin"},
+        {"rfloc_twin": TOY_BACKBONE.replace('"toynet', '"twinnet')},
+    )
     monkeypatch.setenv("RFLOC_PLUGINS", "twin")
     registry = get_registry(refresh=True)
     assert {s.name for s in registry.backbones()} == {"twinnet"}
@@ -159,7 +164,7 @@ def test_unknown_backbone_of_an_uninstalled_family_names_the_package(monkeypatch
 def test_unknown_name_suggests_close_matches(toy_registry):
     with pytest.raises(UnknownNameError, match="did you mean toynet"):
         toy_registry.backbone("toynte")
-    with pytest.raises(UnknownNameError, match="unknown head 'gausian'.*gaussian"):
+    with pytest.raises(UnknownNameError, match=r"unknown head 'gausian'.*gaussian"):
         toy_registry.head("gausian")
 
 

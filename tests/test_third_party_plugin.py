@@ -44,16 +44,32 @@ class TestToyConformance(BackboneConformance):
 def write_package(root: Path, dist: str, plugin: str, module: str, source: str) -> Path:
     package = root / dist
     (package / module).mkdir(parents=True)
-    (package / "pyproject.toml").write_text(PYPROJECT.format(dist=dist, plugin=plugin, module=module))
+    (package / "pyproject.toml").write_text(
+        PYPROJECT.format(dist=dist, plugin=plugin, module=module)
+    )
     (package / module / "__init__.py").write_text(source)
     return package
 
 
 def pip_install(target: Path, *packages: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-         "--no-build-isolation", "--target", str(target), *map(str, packages)],
-        check=True, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            *map(str, packages),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -82,7 +98,12 @@ def test_installed_plugin_passes_the_conformance_kit(installed_site, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(installed_site), RFLOC_DISABLE_PLUGINS="broken")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "8 passed" in result.stdout, result.stdout[-3000:]
@@ -100,8 +121,12 @@ def test_installed_plugin_builds_through_create_model(installed_site):
         """
     )
     result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, PYTHONPATH=str(installed_site)), check=False,
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PYTHONPATH=str(installed_site)),
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["acme", "1.2.3", "(2,", "2,", "2)"]

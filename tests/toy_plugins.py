@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 TOY_BACKBONE = textwrap.dedent(
-    '''
+    """
     from rfloc_core import BackboneSpec, InputConstraints, hookimpl
 
 
@@ -43,14 +43,17 @@ TOY_BACKBONE = textwrap.dedent(
                 aliases=("toynet_small",),
             )
         ]
-    '''
+    """
 )
 
 BROKEN_ON_IMPORT = "raise ImportError('broken on purpose')\n"
 
 
 def install_distribution(
-    site: Path, dist_name: str, entry_points: dict[str, str], modules: dict[str, str],
+    site: Path,
+    dist_name: str,
+    entry_points: dict[str, str],
+    modules: dict[str, str],
     version: str = "0.0.1",
 ) -> None:
     """Write modules and a ``.dist-info`` folder into ``site``, as an installer would."""
@@ -59,7 +62,9 @@ def install_distribution(
         (site / f"{module}.py").write_text(source)
     info = site / f"{dist_name.replace('-', '_')}-{version}.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist_name}\nVersion: {version}\n")
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {dist_name}\nVersion: {version}\n"
+    )
     lines = "".join(f"{name} = {target}\n" for name, target in entry_points.items())
     (info / "entry_points.txt").write_text(f"[rfloc]\n{lines}")
     (info / "RECORD").write_text("")

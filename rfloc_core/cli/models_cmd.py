@@ -142,3 +142,12 @@ def models(
     )
     for source in sorted({r["top1_source"] for r in rows if r["top1_source"]}):
         console.print(f"top-1 source: {source}", highlight=False, soft_wrap=True)
+    _warn_about_plugin_problems(len(registry.problems()))
+
+
+def _warn_about_plugin_problems(count: int) -> None:
+    if count:
+        Console(stderr=True).print(
+            f"[yellow]warning:[/] {count} plugin problem(s); `rfloc plugins` shows them",
+            highlight=False,
+        )
