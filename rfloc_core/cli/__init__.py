@@ -11,6 +11,7 @@ from rich.console import Console
 from rfloc_core.__about__ import __version__
 from rfloc_core.cli.models_cmd import models
 from rfloc_core.cli.plugins_cmd import plugins
+from rfloc_core.data.cli import simulate
 from rfloc_core.errors import RflocError
 
 app = typer.Typer(
@@ -43,6 +44,7 @@ def _root(
 
 app.command("plugins")(plugins)
 app.command("models")(models)
+app.command("simulate")(simulate)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Benchmark commands: ``python -m benchmarks.<name>`` from the repository root."""

@@ -1,0 +1,152 @@
+"""``DiskDataset``: reads what ``simulate_to_disk`` wrote, after checking it is what you asked for.
+
+Opening verifies the manifest, every shard's SHA-256 (unless ``verify_checksums=False``) and
+that the stored feature configuration equals the requested one, since a model trained on
+one front end gives wrong positions on another.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import h5py  # type: ignore[import-untyped]
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from rfloc_core.data.datasets import ITEM_DTYPES, Item
+from rfloc_core.data.errors import ChecksumError, DatasetError, FeatureMismatchError
+from rfloc_core.data.feature_config import FeatureConfig
+from rfloc_core.data.scenario import ScenarioConfig
+from rfloc_core.data.storage import FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME, sha256_file
+
+
+def read_manifest(root: Path) -> dict[str, Any]:
+    path = root / MANIFEST_NAME
+    if not path.is_file():
+        raise DatasetError(
+            f"{root} has no {MANIFEST_NAME}, so it is not an rfloc dataset or its generation "
+            "did not finish; rerun `rfloc simulate` into it"
+        )
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise DatasetError(f"{path} is not valid JSON ({error}); regenerate the dataset") from None
+    if manifest.get("format") != FORMAT_NAME or manifest.get("format_version") != FORMAT_VERSION:
+        raise DatasetError(
+            f"{path} describes format {manifest.get('format')!r} version "
+            f"{manifest.get('format_version')!r}, but this rfloc reads {FORMAT_NAME!r} version "
+            f"{FORMAT_VERSION}; regenerate the dataset with this version"
+        )
+    return manifest
+
+
+def _config_difference(stored: FeatureConfig, requested: FeatureConfig) -> str:
+    fields = [
+        f"{name}={getattr(stored, name)!r} (requested {getattr(requested, name)!r})"
+        for name in FeatureConfig.model_fields
+        if getattr(stored, name) != getattr(requested, name)
+    ]
+    return ", ".join(fields)
+
+
+class DiskDataset(Dataset[Item]):
+    """Map-style dataset over a folder written by ``simulate_to_disk``."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        feature_config: FeatureConfig | None = None,
+        *,
+        verify_checksums: bool = True,
+    ) -> None:
+        self.root = Path(root)
+        manifest = read_manifest(self.root)
+        self.manifest = manifest
+        self.feature_config = FeatureConfig.model_validate(manifest["feature_config"])
+        requested = feature_config or FeatureConfig()
+        if self.feature_config != requested:
+            raise FeatureMismatchError(
+                f"dataset {self.root} was made with different features: "
+                f"{_config_difference(self.feature_config, requested)}; regenerate it with the "
+                "requested feature config or request the stored one"
+            )
+        self.scenario = ScenarioConfig.model_validate(manifest["scenario"])
+        self.seed = int(manifest["seed"])
+        self.shards: list[dict[str, Any]] = list(manifest["shards"])
+        self._starts = [int(shard["first_index"]) for shard in self.shards]
+        self._length = int(manifest["count"])
+        for shard in self.shards:
+            path = self.root / shard["file"]
+            if not path.is_file():
+                raise DatasetError(
+                    f"shard {path} listed in the manifest is missing; regenerate the dataset"
+                )
+            if verify_checksums:
+                actual = sha256_file(path)
+                if actual != shard["sha256"]:
+                    raise ChecksumError(
+                        f"shard {path} is corrupt: its SHA-256 is {actual[:16]}… but the manifest "
+                        f"records {shard['sha256'][:16]}…; regenerate the dataset"
+                    )
+        self._handles: dict[int, h5py.File] = {}
+        self._pid = os.getpid()
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_handles"] = {}
+        return state
+
+    def _shard(self, number: int) -> h5py.File:
+        if self._pid != os.getpid():
+            self._handles, self._pid = {}, os.getpid()
+        handle = self._handles.get(number)
+        if handle is None:
+            handle = h5py.File(self.root / self.shards[number]["file"], "r")
+            self._handles[number] = handle
+        return handle
+
+    def _locate(self, index: int) -> tuple[int, int]:
+        if not 0 <= index < self._length:
+            raise IndexError(f"sample index {index} outside 0..{self._length - 1}")
+        number = bisect.bisect_right(self._starts, index) - 1
+        return number, index - self._starts[number]
+
+    def __getitem__(self, index: int) -> Item:
+        return self.__getitems__([index])[0]
+
+    def __getitems__(self, indices: Sequence[int]) -> list[Item]:
+        """Items for ``indices``, reading each shard once with its rows in increasing order."""
+        located = [self._locate(int(index)) for index in indices]
+        rows_by_shard: dict[int, list[int]] = {}
+        for number, row in located:
+            rows_by_shard.setdefault(number, []).append(row)
+        arrays: dict[tuple[int, int], Item] = {}
+        for number, rows in rows_by_shard.items():
+            unique = sorted(set(rows))
+            shard = self._shard(number)
+            columns = {
+                key: torch.as_tensor(np.asarray(shard[key][unique])).to(dtype)
+                for key, dtype in ITEM_DTYPES.items()
+            }
+            for position, row in enumerate(unique):
+                arrays[(number, row)] = {key: value[position] for key, value in columns.items()}
+        return [arrays[place] for place in located]
+
+    def batch(self, indices: Sequence[int]) -> Item:
+        """Stacked items ``(len(indices), ...)``."""
+        items = self.__getitems__(indices)
+        return {key: torch.stack([item[key] for item in items]) for key in ITEM_DTYPES}
+
+    def close(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        self._handles = {}

@@ -1,0 +1,232 @@
+"""SigMF recordings in and out: one ``.sigmf-meta``/``.sigmf-data`` pair per receiver.
+
+What the reader expects of each recording (the writer produces exactly this):
+
+* ``core:datatype`` a complex float type (``cf32_le`` preferred; ``cf32_be``, ``cf64_*`` too),
+  one channel, ``core:sample_rate`` equal to the feature config's ``sample_rate_hz``;
+* samples in sqrt(mW) at the receiver input, or the optional global ``rfloc:power_offset_db``
+  (dB added to ``10 log10 |x|²`` to get dBm) for a calibrated SDR that records in its own units;
+* the receiver named by the global ``rfloc:receiver`` (a scenario receiver name), or else
+  located by ``core:geolocation``, a GeoJSON Point ``[longitude_deg, latitude_deg, altitude_m]``
+  within ``location_tolerance_m`` of exactly one scenario receiver.
+
+Receivers of the scenario with no recording are offline: their channels get the floor value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rfloc_core.atomic import atomic_path, write_text_atomic
+from rfloc_core.data.errors import RecordingError
+from rfloc_core.data.feature_config import FeatureConfig
+from rfloc_core.data.features import log_mel_features
+from rfloc_core.data.geometry import geodetic_to_enu_m, network_origin, receivers_enu_m
+from rfloc_core.data.scenario import ScenarioConfig
+
+DATATYPE_KEY = "core:datatype"
+SAMPLE_RATE_KEY = "core:sample_rate"
+NUM_CHANNELS_KEY = "core:num_channels"
+GEOLOCATION_KEY = "core:geolocation"
+RECEIVER_KEY = "rfloc:receiver"
+POWER_OFFSET_KEY = "rfloc:power_offset_db"
+EXTENSION = {"name": "rfloc", "version": "1.0.0", "optional": True}
+ACCEPTED_DATATYPES = ("cf32_le", "cf32_be", "cf64_le", "cf64_be")
+
+
+@dataclass(frozen=True)
+class RecordingSet:
+    iq: torch.Tensor
+    """(receivers, samples) complex64 in sqrt(mW), scenario order; zeros where offline."""
+    online: torch.Tensor
+    """(receivers,) bool: True where a recording was given."""
+    sample_rate_hz: float
+    sources: tuple[Path | None, ...]
+    """The metadata file used for each receiver, or None."""
+
+
+def _meta_path(path: str | Path) -> Path:
+    path = Path(path)
+    for suffix in (".sigmf-meta", ".sigmf-data"):
+        if path.name.endswith(suffix):
+            return path.with_name(path.name.removesuffix(suffix) + ".sigmf-meta")
+    return path.with_name(path.name + ".sigmf-meta")
+
+
+def write_sigmf_recordings(
+    iq: torch.Tensor,
+    scenario: ScenarioConfig,
+    sample_rate_hz: float,
+    out_dir: str | Path,
+    stem: str = "recording",
+    online: torch.Tensor | None = None,
+) -> list[Path]:
+    """Write ``(receivers, samples)`` IQ in sqrt(mW) as one cf32_le recording per receiver.
+
+    Receivers with ``online`` False get no recording. Returns the metadata paths; data and
+    metadata files are each written atomically.
+    """
+    import sigmf  # type: ignore[import-untyped]
+
+    samples = iq.detach().to("cpu", torch.complex64).numpy()
+    if samples.ndim != 2 or samples.shape[0] != scenario.n_receivers:
+        raise RecordingError(
+            f"iq must be (receivers={scenario.n_receivers}, samples), got {samples.shape}"
+        )
+    out_dir = Path(out_dir)
+    paths = []
+    present = [True] * len(samples) if online is None else [bool(x) for x in online.tolist()]
+    for receiver, row, keep in zip(scenario.receivers, samples, present, strict=True):
+        if not keep:
+            continue
+        base = out_dir / f"{stem}-{receiver.name}"
+        data_path = base.with_name(base.name + ".sigmf-data")
+        with atomic_path(data_path) as temporary:
+            temporary.write_bytes(row.astype("<c8").tobytes())
+        recording = sigmf.SigMFFile(
+            data_file=data_path,
+            global_info={
+                DATATYPE_KEY: "cf32_le",
+                SAMPLE_RATE_KEY: float(sample_rate_hz),
+                "core:description": f"rfloc receiver {receiver.name}",
+                GEOLOCATION_KEY: {
+                    "type": "Point",
+                    "coordinates": [
+                        receiver.longitude_deg,
+                        receiver.latitude_deg,
+                        receiver.altitude_m,
+                    ],
+                },
+                "core:extensions": [EXTENSION],
+                RECEIVER_KEY: receiver.name,
+            },
+        )
+        recording.add_capture(0, metadata={"core:frequency": scenario.carrier_frequency_hz})
+        recording.validate()
+        meta_path = base.with_name(base.name + ".sigmf-meta")
+        write_text_atomic(meta_path, recording.dumps(pretty=True) + "\n")
+        paths.append(meta_path)
+    return paths
+
+
+def _open(path: Path) -> Any:
+    import sigmf  # type: ignore[import-untyped]
+    from sigmf.error import SigMFError  # type: ignore[import-untyped]
+
+    if not path.is_file():
+        raise RecordingError(f"SigMF metadata file {path} does not exist; check the path")
+    try:
+        recording = sigmf.fromfile(path)
+    except SigMFError as error:
+        raise RecordingError(f"cannot read SigMF recording {path}: {error}") from None
+    except (ValueError, KeyError) as error:
+        raise RecordingError(f"SigMF metadata {path} is malformed ({error}); fix it") from None
+    if recording.data_file is None or not Path(recording.data_file).is_file():
+        raise RecordingError(
+            f"SigMF recording {path} has no data file (expected "
+            f"{path.with_suffix('.sigmf-data').name} beside it); copy the .sigmf-data file too"
+        )
+    return recording
+
+
+def _match_receiver(
+    recording: Any, path: Path, scenario: ScenarioConfig, tolerance_m: float
+) -> int:
+
+    names = [receiver.name for receiver in scenario.receivers]
+    name = recording.get_global_field(RECEIVER_KEY)
+    if name is not None:
+        if name not in names:
+            raise RecordingError(
+                f"{path} is from receiver {name!r}, which scenario {scenario.name!r} does not "
+                f"have; its receivers are {', '.join(names)}"
+            )
+        return names.index(name)
+    point = recording.get_global_field(GEOLOCATION_KEY)
+    coordinates = point.get("coordinates") if isinstance(point, dict) else None
+    if not coordinates or len(coordinates) < 2:
+        raise RecordingError(
+            f"{path} names no receiver: add the global {RECEIVER_KEY!r} or a core:geolocation "
+            "GeoJSON Point [longitude, latitude, altitude]"
+        )
+    altitude_m = float(coordinates[2]) if len(coordinates) > 2 else 0.0
+    origin = network_origin(scenario.receivers)
+    where_m = geodetic_to_enu_m(coordinates[1], coordinates[0], altitude_m, origin)
+    distance_m = np.linalg.norm(receivers_enu_m(scenario) - where_m, axis=-1)
+    nearest = int(np.argmin(distance_m))
+    if distance_m[nearest] > tolerance_m:
+        raise RecordingError(
+            f"{path} was recorded at lat {coordinates[1]}, lon {coordinates[0]}, "
+            f"{distance_m[nearest]:.0f} m from the nearest receiver of scenario "
+            f"{scenario.name!r} (tolerance {tolerance_m:g} m); it is an unknown receiver"
+        )
+    return nearest
+
+
+def read_sigmf_recordings(
+    paths: Sequence[str | Path],
+    scenario: ScenarioConfig,
+    feature_config: FeatureConfig | None = None,
+    *,
+    location_tolerance_m: float = 100.0,
+    start_sample: int = 0,
+) -> RecordingSet:
+    """Read one recording per receiver into ``(receivers, n_samples)`` IQ in scenario order."""
+
+    feature_config = feature_config or FeatureConfig()
+    n = feature_config.n_samples
+    iq = torch.zeros(scenario.n_receivers, n, dtype=torch.complex64)
+    sources: list[Path | None] = [None] * scenario.n_receivers
+    for given in paths:
+        path = _meta_path(given)
+        recording = _open(path)
+        datatype = recording.get_global_field(DATATYPE_KEY)
+        channels = int(recording.get_global_field(NUM_CHANNELS_KEY, 1))
+        if datatype not in ACCEPTED_DATATYPES or channels != 1:
+            raise RecordingError(
+                f"{path} holds {datatype!r} samples in {channels} channel(s), "
+                f"but rfloc needs one channel of complex float ({', '.join(ACCEPTED_DATATYPES)}); "
+                "convert it, e.g. with sigmf's tools"
+            )
+        rate_hz = float(recording.get_global_field(SAMPLE_RATE_KEY) or 0.0)
+        if not math.isclose(rate_hz, feature_config.sample_rate_hz, rel_tol=1e-9):
+            raise RecordingError(
+                f"{path} is sampled at {rate_hz:g} Hz but the features need "
+                f"{feature_config.sample_rate_hz:g} Hz; resample all recordings to that rate"
+            )
+        receiver = _match_receiver(recording, path, scenario, location_tolerance_m)
+        if sources[receiver] is not None:
+            raise RecordingError(
+                f"{path} and {sources[receiver]} are both from receiver "
+                f"{scenario.receivers[receiver].name!r}; pass one recording per receiver"
+            )
+        if recording.sample_count < start_sample + n:
+            raise RecordingError(
+                f"{path} has {recording.sample_count} samples but the features need {n} "
+                f"from sample {start_sample}; record longer or lower frames"
+            )
+        samples = np.asarray(recording.read_samples(start_sample, n), dtype=np.complex64)
+        offset_db = float(recording.get_global_field(POWER_OFFSET_KEY, 0.0))
+        iq[receiver] = torch.from_numpy(samples * np.float32(10.0 ** (offset_db / 20.0)))
+        sources[receiver] = path
+    online = torch.tensor([source is not None for source in sources])
+    return RecordingSet(iq, online, feature_config.sample_rate_hz, tuple(sources))
+
+
+def sigmf_to_model_input(
+    paths: Sequence[str | Path],
+    scenario: ScenarioConfig,
+    feature_config: FeatureConfig | None = None,
+    **options: Any,
+) -> torch.Tensor:
+    """``(1, receivers, mel_bins, frames)`` model input from one recording per receiver."""
+    feature_config = feature_config or FeatureConfig()
+    recordings = read_sigmf_recordings(paths, scenario, feature_config, **options)
+    return log_mel_features(recordings.iq[None], feature_config, recordings.online[None])
