@@ -25,7 +25,7 @@ from rfloc_core.errors import InvalidInputError
 
 _SUBSAMPLES_PER_BIN = 32
 _MIN_PSD_MW_PER_HZ = 1e-30
-_CPU_CHUNK_ROWS = 64
+_CPU_CHUNK_ROWS = 16
 """Receivers transformed at once on the CPU: small enough for the intermediates to stay in cache."""
 
 
