@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from rfloc_core.heads._positive import (
+from rfloc_core.heads._base import (
     DEFAULT_POSITION_SCALE_M,
     DEFAULT_SIGMA_FLOOR_M,
     LOG_2PI,
-    check_head_options,
-    positive_length_m,
+    ScaledHead,
 )
 
 
-class GaussianHead(nn.Module):
+class GaussianHead(ScaledHead):
     """Predicts ``position_m`` (B, 2) and ``sigma_m`` (B, 2), both in metres."""
 
     output_names = ("position_m", "sigma_m")
@@ -26,17 +24,15 @@ class GaussianHead(nn.Module):
         position_scale_m: float = DEFAULT_POSITION_SCALE_M,
         sigma_floor_m: float = DEFAULT_SIGMA_FLOOR_M,
     ) -> None:
-        super().__init__()
-        check_head_options(position_scale_m, sigma_floor_m)
-        self.position_scale_m = position_scale_m
-        self.sigma_floor_m = sigma_floor_m
-        self.proj = nn.Linear(feature_dim, 4)
+        super().__init__(
+            feature_dim, 4, position_scale_m=position_scale_m, sigma_floor_m=sigma_floor_m
+        )
 
     def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
         raw = self.proj(features)
         return {
             "position_m": raw[:, :2] * self.position_scale_m,
-            "sigma_m": positive_length_m(raw[:, 2:], self.position_scale_m, self.sigma_floor_m),
+            "sigma_m": self.length_m(raw[:, 2:]),
         }
 
     @staticmethod

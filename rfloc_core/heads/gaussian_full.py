@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from rfloc_core.heads._positive import (
+from rfloc_core.heads._base import (
     DEFAULT_POSITION_SCALE_M,
     DEFAULT_SIGMA_FLOOR_M,
     LOG_2PI,
-    check_head_options,
-    positive_length_m,
+    ScaledHead,
 )
 
 
-class FullGaussianHead(nn.Module):
+class FullGaussianHead(ScaledHead):
     """Predicts ``position_m`` (B, 2) and ``scale_tril_m`` (B, 2, 2): the lower-triangular L
     with covariance L Lᵀ in m², its diagonal at least the floor."""
 
@@ -27,15 +25,13 @@ class FullGaussianHead(nn.Module):
         position_scale_m: float = DEFAULT_POSITION_SCALE_M,
         sigma_floor_m: float = DEFAULT_SIGMA_FLOOR_M,
     ) -> None:
-        super().__init__()
-        check_head_options(position_scale_m, sigma_floor_m)
-        self.position_scale_m = position_scale_m
-        self.sigma_floor_m = sigma_floor_m
-        self.proj = nn.Linear(feature_dim, 5)
+        super().__init__(
+            feature_dim, 5, position_scale_m=position_scale_m, sigma_floor_m=sigma_floor_m
+        )
 
     def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
         raw = self.proj(features)
-        diagonal = positive_length_m(raw[:, 2:4], self.position_scale_m, self.sigma_floor_m)
+        diagonal = self.length_m(raw[:, 2:4])
         off_diagonal = raw[:, 4] * self.position_scale_m
         zero = torch.zeros_like(off_diagonal)
         scale_tril = torch.stack(

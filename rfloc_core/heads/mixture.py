@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from rfloc_core.heads._positive import (
+from rfloc_core.heads._base import (
     DEFAULT_POSITION_SCALE_M,
     DEFAULT_SIGMA_FLOOR_M,
     LOG_2PI,
-    check_head_options,
-    positive_length_m,
+    ScaledHead,
 )
 
 DEFAULT_COMPONENTS = 3
 
 
-class MixtureHead(nn.Module):
+class MixtureHead(ScaledHead):
     """Predicts ``weights`` (B, K) summing to one, ``means_m`` (B, K, 2), ``sigmas_m`` (B, K, 2),
     and ``position_m`` (B, 2), the mixture's mean, all lengths in metres."""
 
@@ -30,22 +28,23 @@ class MixtureHead(nn.Module):
         position_scale_m: float = DEFAULT_POSITION_SCALE_M,
         sigma_floor_m: float = DEFAULT_SIGMA_FLOOR_M,
     ) -> None:
-        super().__init__()
-        check_head_options(position_scale_m, sigma_floor_m)
         if not isinstance(components, int) or components < 1:
             from rfloc_core.errors import InvalidInputError
 
             raise InvalidInputError(f"components must be an int >= 1, got {components!r}")
+        super().__init__(
+            feature_dim,
+            components * 5,
+            position_scale_m=position_scale_m,
+            sigma_floor_m=sigma_floor_m,
+        )
         self.components = components
-        self.position_scale_m = position_scale_m
-        self.sigma_floor_m = sigma_floor_m
-        self.proj = nn.Linear(feature_dim, components * 5)
 
     def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
         raw = self.proj(features).unflatten(-1, (self.components, 5))
         weights = torch.softmax(raw[..., 0], dim=-1)
         means = raw[..., 1:3] * self.position_scale_m
-        sigmas = positive_length_m(raw[..., 3:5], self.position_scale_m, self.sigma_floor_m)
+        sigmas = self.length_m(raw[..., 3:5])
         return {
             "position_m": (weights.unsqueeze(-1) * means).sum(-2),
             "weights": weights,

@@ -1,10 +1,11 @@
-"""Shared pieces of the heads: the position scale and positive lengths with a floor."""
+"""The heads' common base: position scale, positive lengths with a floor, the linear map."""
 
 from __future__ import annotations
 
 import math
 
 import torch
+from torch import nn
 from torch.nn import functional
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -27,3 +28,24 @@ def check_head_options(position_scale_m: float, sigma_floor_m: float) -> None:
         raise InvalidInputError(f"position_scale_m must be > 0 metres, got {position_scale_m}")
     if not sigma_floor_m > 0:
         raise InvalidInputError(f"sigma_floor_m must be > 0 metres, got {sigma_floor_m}")
+
+
+class ScaledHead(nn.Module):
+    """A linear map from features to raw outputs, scaled to metres: the heads' common base."""
+
+    def __init__(
+        self,
+        feature_dim: int,
+        raw_outputs: int,
+        *,
+        position_scale_m: float = DEFAULT_POSITION_SCALE_M,
+        sigma_floor_m: float = DEFAULT_SIGMA_FLOOR_M,
+    ) -> None:
+        super().__init__()
+        check_head_options(position_scale_m, sigma_floor_m)
+        self.position_scale_m = position_scale_m
+        self.sigma_floor_m = sigma_floor_m
+        self.proj = nn.Linear(feature_dim, raw_outputs)
+
+    def length_m(self, raw: torch.Tensor) -> torch.Tensor:
+        return positive_length_m(raw, self.position_scale_m, self.sigma_floor_m)
