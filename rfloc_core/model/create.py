@@ -83,4 +83,5 @@ def create_model(
         head_spec=head_spec,
         receivers=receivers,
         input_size=input_size,
+        head_options=head_options,
     )

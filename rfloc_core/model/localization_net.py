@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -22,6 +24,7 @@ class LocalizationNet(nn.Module):
         head_spec: HeadSpec,
         receivers: int,
         input_size: InputSize,
+        head_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.backbone = backbone
@@ -30,6 +33,7 @@ class LocalizationNet(nn.Module):
         self.head_spec = head_spec
         self.receivers = receivers
         self.input_size = input_size
+        self.head_options = dict(head_options or {})
 
     @property
     def output_names(self) -> tuple[str, ...]:

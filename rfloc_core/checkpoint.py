@@ -1,0 +1,335 @@
+"""Checkpoints: a folder holding the weights in safetensors and the config as JSON.
+
+Layout of ``CKPT/``::
+
+    weights.safetensors    the model's state dict, written first
+    config.json            how to rebuild the model, its plugins and the weights' SHA-256, last
+
+Each file is written atomically. Loading rebuilds the model through ``create_model`` and reads
+the weights with safetensors, so no pickled code ever runs. ``import rfloc_core.checkpoint``
+does not import torch; only ``save_checkpoint`` and ``load_checkpoint`` do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from rfloc_core.__about__ import __version__
+from rfloc_core.atomic import atomic_path, write_text_atomic
+from rfloc_core.errors import RflocError, UnknownNameError, WeightsError
+from rfloc_core.registry import get_registry
+from rfloc_core.registry._loading import INTERNAL_PLUGIN
+from rfloc_core.registry._registry import KNOWN_FAMILY_PACKAGES
+from rfloc_core.specs import BackboneSpec, HeadSpec
+
+if TYPE_CHECKING:
+    import torch
+
+    from rfloc_core.model import LocalizationNet
+
+FORMAT_NAME = "rfloc-checkpoint"
+FORMAT_VERSION = 1
+WEIGHTS_NAME = "weights.safetensors"
+CONFIG_NAME = "config.json"
+DTYPES = ("float32", "float16", "bfloat16", "float64")
+
+
+class CheckpointError(RflocError):
+    """A checkpoint folder that cannot be read or turned back into a model."""
+
+
+class CheckpointMissingError(CheckpointError, FileNotFoundError):
+    """The checkpoint folder, its config.json or its weights.safetensors does not exist."""
+
+
+class CheckpointConfigError(CheckpointError):
+    """A config.json that is not valid JSON, lacks keys, or has an unknown format version."""
+
+
+class CheckpointWeightsError(CheckpointError, WeightsError):
+    """Weights that are truncated, corrupt, or differ from the SHA-256 in config.json."""
+
+
+class CheckpointMismatchError(CheckpointError, WeightsError):
+    """Weights whose names or shapes do not match the model rebuilt from config.json."""
+
+
+class CheckpointPluginError(CheckpointError, UnknownNameError):
+    """The backbone or head a checkpoint needs is not registered by any loaded plugin."""
+
+
+class PluginVersionWarning(UserWarning):
+    """The plugin that provides a checkpoint's model is not the version that saved it."""
+
+
+class _Dumpable(Protocol):
+    def model_dump(self, *, mode: str) -> dict[str, Any]: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckpointConfig:
+    """What config.json records: enough to rebuild the model and to say where it came from."""
+
+    backbone: str
+    backbone_family: str
+    backbone_plugin: str
+    backbone_plugin_version: str
+    backbone_distribution: str
+    head: str
+    head_plugin: str
+    head_plugin_version: str
+    head_distribution: str
+    head_options: dict[str, Any]
+    receivers: int
+    input_size: tuple[int, int]
+    """(mel_bins, frames)."""
+    dtype: str
+    weights_sha256: str
+    rfloc_core_version: str
+    scenario: dict[str, Any] | None
+    features: dict[str, Any] | None
+    extra: dict[str, Any]
+    format: str = FORMAT_NAME
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        fields = {"format": "", "format_version": 0} | dataclasses.asdict(self)  # format first
+        fields["input_size"] = {"mel_bins": self.input_size[0], "frames": self.input_size[1]}
+        return json.dumps(fields, indent=2) + "\n"
+
+
+_KEY_TYPES: dict[str, type | tuple[type, ...]] = {
+    f.name: str for f in dataclasses.fields(CheckpointConfig)
+}
+_KEY_TYPES |= {"head_options": dict, "receivers": int, "input_size": dict, "extra": dict}
+_KEY_TYPES |= {"scenario": (dict, type(None)), "features": (dict, type(None))}
+_KEY_TYPES |= {"format_version": int}
+
+
+def read_checkpoint_config(folder: str | Path) -> CheckpointConfig:
+    """Read and check ``folder/config.json``; torch is not imported."""
+    path = _existing(Path(folder), CONFIG_NAME)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointConfigError(
+            f"{path} is not valid JSON ({error}); save the checkpoint again or restore it"
+        ) from error
+    if not isinstance(raw, dict):
+        raise CheckpointConfigError(f"{path} must hold a JSON object; save the checkpoint again")
+    if raw.get("format") != FORMAT_NAME or raw.get("format_version") != FORMAT_VERSION:
+        raise CheckpointConfigError(
+            f"{path} must be format {FORMAT_NAME!r} version {FORMAT_VERSION}, got "
+            f"{raw.get('format')!r} version {raw.get('format_version')!r}; load it with the "
+            f"rfloc-core that wrote it ({raw.get('rfloc_core_version', 'unknown')})"
+        )
+    wrong = {k for k, kind in _KEY_TYPES.items() if not isinstance(raw.get(k, ...), kind)}
+    size: dict[str, Any] = raw["input_size"] if "input_size" not in wrong else {}
+    if not all(isinstance(size.get(side), int) for side in ("mel_bins", "frames")):
+        wrong.add("input_size")
+    if raw.get("dtype") not in DTYPES:
+        wrong.add("dtype")
+    if wrong:
+        raise CheckpointConfigError(
+            f"{path} lacks or mistypes key(s) {', '.join(sorted(wrong))}; save the checkpoint "
+            "again with save_checkpoint"
+        )
+    values = {k: raw[k] for k in _KEY_TYPES} | {"input_size": (size["mel_bins"], size["frames"])}
+    return CheckpointConfig(**values)
+
+
+def save_checkpoint(
+    model: LocalizationNet,
+    folder: str | Path,
+    *,
+    scenario: _Dumpable | Mapping[str, Any] | None = None,
+    features: _Dumpable | Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``model`` to ``folder`` (weights first, config last, each atomically).
+
+    ``scenario``/``features``: pydantic models (``ScenarioConfig``, ``FeatureConfig``) or plain
+    dicts; ``extra``: any JSON-serialisable dict (epoch, metrics). Returns the folder.
+    """
+    from safetensors.torch import save_model
+
+    folder = Path(folder)
+    backbone, head = model.backbone_spec, model.head_spec
+    config = CheckpointConfig(
+        backbone=backbone.name,
+        backbone_family=backbone.family,
+        backbone_plugin=backbone.plugin,
+        backbone_plugin_version=backbone.plugin_version,
+        backbone_distribution=_distribution(backbone.plugin),
+        head=head.name,
+        head_plugin=head.plugin,
+        head_plugin_version=head.plugin_version,
+        head_distribution=_distribution(head.plugin),
+        head_options=dict(model.head_options),
+        receivers=model.receivers,
+        input_size=(int(model.input_size[0]), int(model.input_size[1])),
+        dtype=str(next(model.parameters()).dtype).removeprefix("torch."),
+        weights_sha256="",
+        rfloc_core_version=__version__,
+        scenario=_as_dict(scenario),
+        features=_as_dict(features),
+        extra=dict(extra or {}),
+    )
+    try:
+        config.to_json()  # fail before touching the folder
+    except (TypeError, ValueError) as error:
+        raise CheckpointConfigError(
+            f"scenario, features and extra must be JSON-serialisable, got {error}; convert "
+            "tensors with .item() or .tolist()"
+        ) from error
+    with atomic_path(folder / WEIGHTS_NAME) as temporary:
+        save_model(model, str(temporary), metadata={"format": "pt"})
+        sha256 = _sha256(temporary)
+    config = dataclasses.replace(config, weights_sha256=sha256)
+    write_text_atomic(folder / CONFIG_NAME, config.to_json())
+    return folder
+
+
+def load_checkpoint(
+    folder: str | Path, *, map_location: str | torch.device = "cpu"
+) -> tuple[LocalizationNet, CheckpointConfig]:
+    """Rebuild the model from ``folder`` (through ``create_model``) and load its weights.
+
+    The model comes back in training mode on ``map_location``; call ``.eval()`` to infer.
+    """
+    import torch
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import load_model
+
+    from rfloc_core.model import create_model
+
+    folder = Path(folder)
+    config = read_checkpoint_config(folder)
+    weights = _existing(folder, WEIGHTS_NAME)
+    backbone, head = _resolve(config, folder)
+    _warn_if_changed(config.backbone_plugin, config.backbone_plugin_version, backbone)
+    if head.plugin != INTERNAL_PLUGIN:
+        _warn_if_changed(config.head_plugin, config.head_plugin_version, head)
+    if _sha256(weights) != config.weights_sha256:
+        raise CheckpointWeightsError(
+            f"{weights} does not have the SHA-256 that config.json records "
+            f"({config.weights_sha256[:16]}…), so it is partial or was replaced; save the "
+            "checkpoint again or restore both files from one copy"
+        )
+    try:
+        with safe_open(str(weights), framework="pt") as stored:
+            shapes = {key: tuple(stored.get_slice(key).get_shape()) for key in stored.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError) as error:
+        raise CheckpointWeightsError(
+            f"{weights} is not a readable safetensors file ({error}); save the checkpoint again"
+        ) from error
+    model = create_model(
+        config.backbone,
+        head=config.head,
+        receivers=config.receivers,
+        input_size=config.input_size,
+        pretrained=False,
+        head_options=config.head_options,
+    ).to(device=map_location, dtype=getattr(torch, config.dtype))
+    _check_shapes(model, shapes, weights)
+    load_model(model, weights, strict=True, device=str(map_location))
+    return model, config
+
+
+def _existing(folder: Path, name: str) -> Path:
+    path = folder / name
+    if not path.is_file():
+        what = f"{folder} is not a folder" if not folder.is_dir() else f"{path} does not exist"
+        raise CheckpointMissingError(
+            f"expected a checkpoint folder holding {CONFIG_NAME} and {WEIGHTS_NAME}, but {what}; "
+            "pass the folder that save_checkpoint wrote"
+        )
+    return path
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _as_dict(value: _Dumpable | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if value is None or isinstance(value, Mapping):
+        return None if value is None else dict(value)
+    return value.model_dump(mode="json")
+
+
+def _distribution(plugin: str) -> str:
+    info = next((p for p in get_registry().plugins if p.name == plugin), None)
+    return info.distribution if info else plugin
+
+
+def _resolve(config: CheckpointConfig, folder: Path) -> tuple[BackboneSpec, HeadSpec]:
+    registry = get_registry()
+    try:
+        backbone = registry.backbone(config.backbone)
+    except UnknownNameError as error:
+        package = KNOWN_FAMILY_PACKAGES.get(config.backbone_family) or KNOWN_FAMILY_PACKAGES.get(
+            config.backbone_plugin, config.backbone_distribution
+        )
+        raise _plugin_error(
+            "backbone", config.backbone, config.backbone_plugin, package, folder
+        ) from error
+    try:
+        head = registry.head(config.head)
+    except UnknownNameError as error:
+        raise _plugin_error(
+            "head", config.head, config.head_plugin, config.head_distribution, folder
+        ) from error
+    return backbone, head
+
+
+def _plugin_error(
+    kind: str, name: str, plugin: str, package: str, folder: Path
+) -> CheckpointPluginError:
+    info = next((p for p in get_registry().plugins if p.name == plugin), None)
+    if info is None:
+        state = "which is not installed"
+    elif info.state in ("loaded", "internal"):
+        state = f"whose installed version {info.version} does not register it"
+    else:
+        state = f"which is {info.state} ({info.skip_reason or '; '.join(info.errors)})"
+    return CheckpointPluginError(
+        f"checkpoint {folder} needs {kind} {name!r} from plugin {plugin!r}, {state}; install "
+        f"it with `pip install {package}` and check that RFLOC_PLUGINS and "
+        "RFLOC_DISABLE_PLUGINS do not skip it"
+    )
+
+
+def _warn_if_changed(plugin: str, version: str, spec: BackboneSpec | HeadSpec) -> None:
+    if (plugin, version) != (spec.plugin, spec.plugin_version):
+        warnings.warn(
+            f"checkpoint's {spec.name!r} was saved with plugin {plugin!r} {version} but plugin "
+            f"{spec.plugin!r} {spec.plugin_version} is installed; loading it anyway",
+            PluginVersionWarning,
+            stacklevel=3,
+        )
+
+
+def _check_shapes(model: LocalizationNet, stored: dict[str, tuple[int, ...]], path: Path) -> None:
+    expected = model.state_dict()
+    # save_model keeps one name per tied tensor, so a name missing from the file is fine when
+    # its storage is loaded under another name.
+    loaded_storage = {expected[k].data_ptr() for k in stored if k in expected}
+    problems = [f"{k} is not in the model" for k in stored if k not in expected]
+    for key, tensor in expected.items():
+        if key not in stored and tensor.data_ptr() not in loaded_storage:
+            problems.append(f"{key} is missing")
+        elif key in stored and stored[key] != tuple(tensor.shape):
+            problems.append(f"{key} is {stored[key]} but the model has {tuple(tensor.shape)}")
+    if problems:
+        shown = "; ".join(problems[:3]) + (f"; {len(problems) - 3} more" if problems[3:] else "")
+        raise CheckpointMismatchError(
+            f"{path} does not fit the model rebuilt from config.json ({shown}); check that "
+            "config.json's receivers, input_size and head_options are the ones it was saved with"
+        )
