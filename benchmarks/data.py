@@ -16,7 +16,8 @@ import torch
 
 from rfloc_core.data.datasets import SyntheticDataset
 from rfloc_core.data.features import log_mel_features
-from rfloc_core.data.scenario import DEFAULT_PRESET, load_preset
+from rfloc_core.data.presets import DEFAULT_PRESET
+from rfloc_core.data.scenario import load_preset
 from rfloc_core.data.simulator import Simulator
 
 

@@ -1,7 +1,7 @@
 """The data side of rfloc: scenarios, simulation, features, datasets, SigMF, estimators, metrics.
 
-``import rfloc_core.data`` is light (pydantic only); the names that need torch, h5py or sigmf
-load on first use. ``import rfloc_core`` never imports this package.
+``import rfloc_core.data`` is light (no pydantic, no torch); the config models, and the names
+that need torch, h5py or sigmf, load on first use. ``import rfloc_core`` never imports this package.
 """
 
 from __future__ import annotations
@@ -16,20 +16,20 @@ from rfloc_core.data.errors import (
     FeatureMismatchError,
     RecordingError,
 )
-from rfloc_core.data.feature_config import FeatureConfig
-from rfloc_core.data.scenario import (
-    SIGNAL_TYPES,
-    ScenarioConfig,
-    SignalType,
-    load_preset,
-    load_scenario,
-    preset_names,
-)
+from rfloc_core.data.presets import DEFAULT_PRESET, preset_names
 
 if TYPE_CHECKING:
     from rfloc_core.data.datasets import SyntheticDataset
     from rfloc_core.data.disk_dataset import DiskDataset
+    from rfloc_core.data.feature_config import FeatureConfig
     from rfloc_core.data.features import log_mel_features
+    from rfloc_core.data.scenario import (
+        SIGNAL_TYPES,
+        ScenarioConfig,
+        SignalType,
+        load_preset,
+        load_scenario,
+    )
     from rfloc_core.data.sigmf_io import (
         read_sigmf_recordings,
         sigmf_to_model_input,
@@ -39,6 +39,12 @@ if TYPE_CHECKING:
     from rfloc_core.data.storage import simulate_to_disk
 
 _LAZY = {
+    "FeatureConfig": "rfloc_core.data.feature_config",
+    "SIGNAL_TYPES": "rfloc_core.data.scenario",
+    "ScenarioConfig": "rfloc_core.data.scenario",
+    "SignalType": "rfloc_core.data.scenario",
+    "load_preset": "rfloc_core.data.scenario",
+    "load_scenario": "rfloc_core.data.scenario",
     "DiskDataset": "rfloc_core.data.disk_dataset",
     "SimulatedBatch": "rfloc_core.data.simulator",
     "Simulator": "rfloc_core.data.simulator",
@@ -58,6 +64,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "DEFAULT_PRESET",
     "SIGNAL_TYPES",
     "ChecksumError",
     "ConfigError",

@@ -12,9 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from rfloc_core.data.errors import ConfigError
-from rfloc_core.data.feature_config import FeatureConfig
-from rfloc_core.data.scenario import DEFAULT_PRESET, load_scenario, preset_names
+from rfloc_core.data.presets import DEFAULT_PRESET, preset_names
 
 
 def simulate(
@@ -59,6 +57,9 @@ def simulate(
     """
     import torch
 
+    from rfloc_core.data.errors import ConfigError
+    from rfloc_core.data.feature_config import FeatureConfig
+    from rfloc_core.data.scenario import load_scenario
     from rfloc_core.data.storage import simulate_to_disk
 
     chosen = load_scenario(scenario)

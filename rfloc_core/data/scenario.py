@@ -15,10 +15,10 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rfloc_core.data.errors import ConfigError
+from rfloc_core.data.presets import preset_names
 from rfloc_core.data.validation import load_toml_config, read_toml, validate_config
 
 PRESET_PACKAGE = "rfloc_core.data.presets"
-DEFAULT_PRESET = "vhf-rural"
 
 
 class _Strict(BaseModel):
@@ -187,16 +187,6 @@ class ScenarioConfig(_Strict):
     @classmethod
     def from_toml(cls, path: str | Path) -> ScenarioConfig:
         return load_toml_config(cls, path)
-
-
-def preset_names() -> list[str]:
-    """Names of the scenario presets shipped with rfloc-core."""
-    folder = resources.files(PRESET_PACKAGE)
-    return sorted(
-        entry.name.removesuffix(".toml")
-        for entry in folder.iterdir()
-        if entry.name.endswith(".toml")
-    )
 
 
 def load_preset(name: str) -> ScenarioConfig:
