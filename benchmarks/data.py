@@ -59,8 +59,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 ...")
     parser.add_argument("--batch-size", type=int, default=256, help="samples per batch")
     parser.add_argument("--seconds", type=float, default=8.0, help="time per measurement, s")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
-    parser.add_argument("--workers", type=int, default=0, help="also time a DataLoader with N")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads in this process (0: torch's)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="also time a DataLoader with N worker processes, as training uses it (0: skip)",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
