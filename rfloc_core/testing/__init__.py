@@ -3,5 +3,6 @@
 
 from rfloc_core.testing.conformance import BackboneConformance, builds_weights
 from rfloc_core.testing.pytest_plugin import backbone_params
+from rfloc_core.testing.timm_conformance import TimmBackboneConformance
 
-__all__ = ["BackboneConformance", "backbone_params", "builds_weights"]
+__all__ = ["BackboneConformance", "TimmBackboneConformance", "backbone_params", "builds_weights"]

@@ -21,12 +21,16 @@ def _timm_build(spec: BackboneSpec) -> TimmBuild:
 
 
 def check_pretrained_source(spec: BackboneSpec) -> None:
-    """The declared weights are a tag timm really publishes, under the declared licence."""
+    """Declared weights are a tag timm really publishes, under the declared licence; a spec
+    that declares none is for a model timm publishes no weights for."""
     import timm
     from timm.models import get_pretrained_cfg
 
     build = _timm_build(spec)
-    assert spec.pretrained is not None, f"{spec.name} declares no pretrained weights"
+    if spec.pretrained is None:
+        published = timm.list_pretrained(f"{build.model_name}.*")
+        assert not published, f"{spec.name} declares no weights but timm publishes {published}"
+        return
     tagged = f"{build.model_name}.{build.pretrained_tag}"
     assert spec.pretrained.source == f"timm:{tagged}"
     assert timm.list_pretrained(tagged), f"timm publishes no weights named {tagged}"
