@@ -5,15 +5,11 @@ Listing them needs no pydantic, so the CLI can describe them without loading the
 
 from __future__ import annotations
 
-from importlib import resources
+from rfloc_core.packaged_presets import toml_preset_names
 
 DEFAULT_PRESET = "vhf-rural"
 
 
 def preset_names() -> list[str]:
     """Names of the scenario presets shipped with rfloc-core."""
-    return sorted(
-        entry.name.removesuffix(".toml")
-        for entry in resources.files(__name__).iterdir()
-        if entry.name.endswith(".toml")
-    )
+    return toml_preset_names(__name__)

@@ -1,0 +1,364 @@
+"""``ModelConfig`` and ``TrainConfig``: what to train, on which synthetic data, and how.
+
+Every field carries its unit or meaning in its name or description; ranges live in the
+``Field`` constraints, so a value out of range fails at load time naming the field path and
+the range (through ``rfloc_core.data.validation``). Named presets are TOML files in
+``rfloc_core/training/presets``. ``load_train_config`` layers preset < file < overrides and
+checks the backbone and head names against the plugin registry.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import tomllib
+import typing
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from rfloc_core.contract import DEFAULT_INPUT_SIZE, DEFAULT_RECEIVERS
+from rfloc_core.data.errors import ConfigError
+from rfloc_core.data.presets import DEFAULT_PRESET as DEFAULT_SCENARIO
+from rfloc_core.data.validation import read_toml, validate_config
+from rfloc_core.errors import UnknownNameError
+from rfloc_core.training.presets import preset_names
+
+PRESET_PACKAGE = "rfloc_core.training.presets"
+BASE_KEY = "base"
+"""Top-level key of a training TOML file naming the preset it starts from."""
+
+Precision = Literal["32-true", "16-mixed", "bf16-mixed", "auto"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SpectrogramSize(_Strict):
+    """Size of one receiver's log-mel spectrogram, the model input per channel."""
+
+    mel_bins: int = Field(
+        default=DEFAULT_INPUT_SIZE[0], ge=1, le=4096, description="mel bands (rows), count"
+    )
+    frames: int = Field(
+        default=DEFAULT_INPUT_SIZE[1], ge=1, le=65_536, description="STFT frames (columns), count"
+    )
+
+    def as_tuple(self) -> tuple[int, int]:
+        return (self.mel_bins, self.frames)
+
+
+class ModelConfig(_Strict):
+    """The arguments of ``create_model``: a registered backbone with a probabilistic head."""
+
+    backbone: str = Field(min_length=1, description="registered backbone name or alias")
+    head: str = Field(default="gaussian", min_length=1, description="registered head name")
+    head_options: dict[str, Any] = Field(
+        default_factory=dict, description="keyword options passed to the head builder"
+    )
+    receivers: int = Field(
+        default=DEFAULT_RECEIVERS,
+        ge=3,
+        le=64,
+        description="receiver count = input channels; must equal the scenario's receivers",
+    )
+    input_size: SpectrogramSize = Field(
+        default=SpectrogramSize(), description="per-receiver spectrogram (mel_bins, frames)"
+    )
+    pretrained: bool | str = Field(
+        default=False,
+        description="false: random init; true: the backbone's published weights (downloaded); "
+        "a string: path of a local .safetensors weights file",
+    )
+
+    @field_validator("pretrained")
+    @classmethod
+    def _path_not_empty(cls, value: bool | str) -> bool | str:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("pretrained must be true, false or a non-empty weights file path")
+        return value
+
+    def create_model_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``rfloc_core.create_model``."""
+        return {
+            "backbone": self.backbone,
+            "head": self.head,
+            "receivers": self.receivers,
+            "input_size": self.input_size.as_tuple(),
+            "pretrained": self.pretrained,
+            "head_options": dict(self.head_options),
+        }
+
+
+class TrainConfig(_Strict):
+    """One training run: model, synthetic data, AdamW with warm-up then cosine, and hardware."""
+
+    name: str = Field(default="custom", min_length=1, description="preset or run name")
+    description: str = Field(default="", description="free text shown with the preset")
+    model: ModelConfig = Field(description="what to train: backbone, head, input shape")
+    scenario: str = Field(
+        default=DEFAULT_SCENARIO,
+        min_length=1,
+        description="scenario preset name or path of a scenario TOML file (relative to the "
+        "working directory) the synthetic samples are drawn from",
+    )
+    seed: int = Field(default=0, ge=0, le=2**32 - 1, description="seed of data and init")
+    epochs: int = Field(default=30, ge=1, le=10_000, description="passes over train_samples")
+    batch_size: int = Field(default=64, ge=1, le=65_536, description="samples per optimizer step")
+    train_samples: int = Field(
+        default=100_000, ge=1, le=1_000_000_000, description="synthetic training samples, count"
+    )
+    val_samples: int = Field(
+        default=5_000, ge=1, le=1_000_000_000, description="synthetic validation samples, count"
+    )
+    learning_rate: float = Field(
+        default=3e-4, gt=0.0, le=1.0, description="AdamW peak learning rate, reached after warm-up"
+    )
+    weight_decay: float = Field(
+        default=0.05, ge=0.0, le=1.0, description="AdamW decoupled weight decay coefficient"
+    )
+    warmup_fraction: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="fraction of all optimizer steps spent in linear warm-up; cosine decay after",
+    )
+    early_stopping_patience_epochs: int = Field(
+        default=10,
+        ge=0,
+        le=10_000,
+        description="epochs without validation-loss improvement before stopping; 0 disables",
+    )
+    precision: Precision = Field(
+        default="auto",
+        description="Lightning precision; auto: bf16-mixed on GPUs with bf16, 16-mixed on other "
+        "GPUs, 32-true on CPU",
+    )
+    accelerator: str = Field(
+        default="auto", min_length=1, description="Lightning accelerator: auto, cpu, gpu, mps"
+    )
+    devices: int | str = Field(
+        default="auto",
+        description="Lightning devices: a count >= 1, -1 for all, 'auto', or a list like '0,1'",
+    )
+    num_nodes: int = Field(default=1, ge=1, le=4096, description="machines, count (DDP)")
+    strategy: str = Field(
+        default="auto", min_length=1, description="Lightning strategy: auto, ddp, fsdp, ..."
+    )
+    num_workers: int = Field(
+        default=0, ge=0, le=256, description="DataLoader worker processes per device, count"
+    )
+    output_dir: str = Field(
+        default="runs", min_length=1, description="folder for checkpoints and logs"
+    )
+
+    @field_validator("devices")
+    @classmethod
+    def _devices(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and (value == 0 or value < -1):
+            raise ValueError(
+                "devices must be a count >= 1, -1 for all devices, 'auto', or a list like '0,1'"
+            )
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("devices must not be an empty string")
+        return value
+
+    @model_validator(mode="after")
+    def _batch_fits(self) -> Self:
+        if self.batch_size > self.train_samples:
+            raise ValueError(
+                f"batch_size ({self.batch_size} samples) must not exceed train_samples "
+                f"({self.train_samples})"
+            )
+        return self
+
+
+# --- overrides -------------------------------------------------------------------------------
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"model.backbone=resnet18"`` -> (["model", "backbone"], "resnet18"); the value is a
+    TOML scalar (``3e-4``, ``true``, ``"x"``, ``{components = 5}``) or else the raw string."""
+    key, sep, raw = text.partition("=")
+    parts = [part.strip() for part in key.split(".")]
+    if not sep or not all(parts):
+        raise ConfigError(
+            f"malformed override {text!r}: expected key=value with a dotted key, "
+            "for example model.backbone=resnet18 or learning_rate=3e-4"
+        )
+    raw = raw.strip()
+    try:
+        value: Any = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return parts, value
+
+
+def _allowed_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    keys: list[str] = []
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys += _allowed_keys(annotation, f"{prefix}{name}.")
+        else:
+            keys.append(f"{prefix}{name}")
+    return keys
+
+
+def _check_key(parts: list[str], text: str) -> None:
+    """Raise ``ConfigError`` unless ``parts`` names a field of ``TrainConfig`` (or a key inside
+    one of its dict fields such as ``model.head_options.components``)."""
+    current: type[BaseModel] = TrainConfig
+    for index, part in enumerate(parts):
+        info = current.model_fields.get(part)
+        if info is None:
+            break
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            current = annotation
+            continue
+        if index == len(parts) - 1 or typing.get_origin(annotation) is dict:
+            return
+        break
+    else:
+        return
+    key = ".".join(parts)
+    allowed = _allowed_keys(TrainConfig)
+    close = difflib.get_close_matches(key, allowed, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ";"
+    raise ConfigError(
+        f"override {text!r}: unknown key {key!r}{hint} allowed keys: {', '.join(allowed)}"
+    )
+
+
+def _set(data: dict[str, Any], parts: list[str], value: Any) -> None:
+    for part in parts[:-1]:
+        child = data.get(part)
+        if not isinstance(child, dict):
+            child = data[part] = {}
+        data = child
+    data[parts[-1]] = value
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """A copy of the raw config ``data`` with each ``key=value`` override applied in order."""
+    result = copy.deepcopy(dict(data))
+    for text in overrides:
+        parts, value = parse_override(text)
+        _check_key(parts, text)
+        _set(result, parts, value)
+    return result
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def _merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(dict(base))
+    for key, value in top.items():
+        below = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            merged[key] = _merge(below, value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _preset_data(name: str) -> dict[str, Any]:
+    if name not in preset_names():
+        raise ConfigError(
+            f"unknown training preset {name!r}; choose one of {', '.join(preset_names())} "
+            "or pass the path of a TOML file"
+        )
+    resource = resources.files(PRESET_PACKAGE).joinpath(f"{name}.toml")
+    with resources.as_file(resource) as path:
+        return read_toml(path)
+
+
+def _raw_config(preset_or_path: str | Path) -> tuple[dict[str, Any], str]:
+    """The raw TOML data (a file's ``base`` preset merged under it) and its source label."""
+    text = str(preset_or_path)
+    if not (isinstance(preset_or_path, Path) or text.endswith(".toml") or Path(text).is_file()):
+        return _preset_data(text), f"preset {text}"
+    data = read_toml(Path(text))
+    base = data.pop(BASE_KEY, None)
+    if base is None:
+        return data, text
+    if not isinstance(base, str):
+        raise ConfigError(f"{text}: field {BASE_KEY} must be a training preset name, got {base!r}")
+    return _merge(_preset_data(base), data), text
+
+
+def _check_scenario(config: TrainConfig, source: str) -> None:
+    from rfloc_core.data.scenario import load_scenario
+
+    scenario = load_scenario(config.scenario)
+    if scenario.n_receivers != config.model.receivers:
+        raise ConfigError(
+            f"{source}: field model.receivers is {config.model.receivers} but scenario "
+            f"{config.scenario!r} has {scenario.n_receivers} receivers; they must be equal"
+        )
+
+
+def _check_weights_file(config: TrainConfig, source: str) -> None:
+    pretrained = config.model.pretrained
+    if isinstance(pretrained, str) and not Path(pretrained).is_file():
+        raise ConfigError(
+            f"{source}: field model.pretrained names {pretrained!r}, which is not a file; "
+            "give an existing weights file, true for the published weights, or false"
+        )
+
+
+def check_against_registry(config: TrainConfig, source: str) -> None:
+    """Backbone and head names, input size and published weights, against installed plugins."""
+    from rfloc_core.registry import get_registry
+
+    registry = get_registry()
+    model = config.model
+    try:
+        backbone = registry.backbone(model.backbone)
+    except UnknownNameError as error:
+        raise ConfigError(f"{source}: field model.backbone: {error}") from None
+    try:
+        registry.head(model.head)
+    except UnknownNameError as error:
+        raise ConfigError(f"{source}: field model.head: {error}") from None
+    problem = backbone.constraints.problem(model.input_size.as_tuple())
+    if problem:
+        raise ConfigError(
+            f"{source}: field model.input_size does not suit {backbone.name}: {problem}"
+        )
+    if model.pretrained is True and backbone.pretrained is None:
+        raise ConfigError(
+            f"{source}: field model.pretrained is true but {backbone.name} has no published "
+            "weights; set it to false or to a local weights file path"
+        )
+
+
+def load_train_config(
+    preset_or_path: str | Path,
+    overrides: Iterable[str] = (),
+    *,
+    check_registry: bool = True,
+) -> TrainConfig:
+    """A training preset by name, or a TOML file by path, with ``key=value`` overrides on top.
+
+    Precedence: a file's ``base`` preset < the file < ``overrides``. Fails with one-line
+    ``ConfigError`` naming the field and what is allowed. ``check_registry=False`` skips the
+    checks that depend on which backbone plugins are installed.
+    """
+    overrides = list(overrides)
+    data, source = _raw_config(preset_or_path)
+    data = apply_overrides(data, overrides)
+    if overrides:
+        source = f"{source} with overrides {' '.join(overrides)}"
+    config = validate_config(TrainConfig, data, source)
+    _check_scenario(config, source)
+    _check_weights_file(config, source)
+    if check_registry:
+        check_against_registry(config, source)
+    return config

@@ -1,0 +1,15 @@
+"""Training presets shipped with rfloc-core, one TOML file each (``load_train_config(name)``).
+
+Listing them needs no pydantic, so a CLI can describe them without loading the models.
+"""
+
+from __future__ import annotations
+
+from rfloc_core.packaged_presets import toml_preset_names
+
+DEFAULT_TRAIN_PRESET = "balanced"
+
+
+def preset_names() -> list[str]:
+    """Names of the training presets shipped with rfloc-core."""
+    return toml_preset_names(__name__)
