@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rfloc_core.__about__ import __version__
 from rfloc_core.contract import DEFAULT_INPUT_SIZE, DEFAULT_RECEIVERS, ONNX_OPSET
@@ -17,6 +17,7 @@ from rfloc_core.errors import (
     WeightsError,
 )
 from rfloc_core.hookspecs import hookimpl
+from rfloc_core.lazy import lazy_getattr
 from rfloc_core.registry import get_registry
 from rfloc_core.specs import (
     BackboneSpec,
@@ -33,12 +34,7 @@ if TYPE_CHECKING:
 _LAZY = {"create_model": "rfloc_core.model", "LocalizationNet": "rfloc_core.model"}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'rfloc_core' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def list_models(pattern: str = "*") -> list[str]:

@@ -6,8 +6,7 @@ that need torch, h5py or sigmf, load on first use. ``import rfloc_core`` never i
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rfloc_core.data.errors import (
     ChecksumError,
@@ -17,6 +16,7 @@ from rfloc_core.data.errors import (
     RecordingError,
 )
 from rfloc_core.data.presets import DEFAULT_PRESET, preset_names
+from rfloc_core.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from rfloc_core.data.datasets import SyntheticDataset
@@ -57,10 +57,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'rfloc_core.data' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = [

@@ -8,15 +8,13 @@ Named presets are TOML files in ``rfloc_core/data/presets`` (shipped inside the 
 from __future__ import annotations
 
 from enum import StrEnum
-from importlib import resources
 from pathlib import Path
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rfloc_core.data.errors import ConfigError
-from rfloc_core.data.presets import preset_names
-from rfloc_core.data.validation import load_toml_config, read_toml, validate_config
+from rfloc_core.data.validation import load_toml_config, validate_config
+from rfloc_core.packaged_presets import read_toml_preset
 
 PRESET_PACKAGE = "rfloc_core.data.presets"
 
@@ -191,14 +189,8 @@ class ScenarioConfig(_Strict):
 
 def load_preset(name: str) -> ScenarioConfig:
     """The shipped scenario preset ``name`` (see ``preset_names()``)."""
-    if name not in preset_names():
-        raise ConfigError(
-            f"unknown scenario preset {name!r}; choose one of {', '.join(preset_names())} "
-            "or pass the path of a TOML file"
-        )
-    resource = resources.files(PRESET_PACKAGE).joinpath(f"{name}.toml")
-    with resources.as_file(resource) as path:
-        return validate_config(ScenarioConfig, read_toml(path), f"preset {name}")
+    data = read_toml_preset(PRESET_PACKAGE, name, "scenario")
+    return validate_config(ScenarioConfig, data, f"preset {name}")
 
 
 def load_scenario(name_or_path: str | Path) -> ScenarioConfig:

@@ -6,10 +6,10 @@ first use. The training loop itself comes in a later step.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rfloc_core.data.errors import ConfigError
+from rfloc_core.lazy import lazy_getattr
 from rfloc_core.training.presets import DEFAULT_TRAIN_PRESET, preset_names
 
 if TYPE_CHECKING:
@@ -35,10 +35,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'rfloc_core.training' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = [

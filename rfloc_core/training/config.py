@@ -14,7 +14,6 @@ import difflib
 import tomllib
 import typing
 from collections.abc import Iterable, Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -25,7 +24,7 @@ from rfloc_core.data.errors import ConfigError
 from rfloc_core.data.presets import DEFAULT_PRESET as DEFAULT_SCENARIO
 from rfloc_core.data.validation import read_toml, validate_config
 from rfloc_core.errors import UnknownNameError
-from rfloc_core.training.presets import preset_names
+from rfloc_core.packaged_presets import read_toml_preset
 
 PRESET_PACKAGE = "rfloc_core.training.presets"
 BASE_KEY = "base"
@@ -269,14 +268,7 @@ def _merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _preset_data(name: str) -> dict[str, Any]:
-    if name not in preset_names():
-        raise ConfigError(
-            f"unknown training preset {name!r}; choose one of {', '.join(preset_names())} "
-            "or pass the path of a TOML file"
-        )
-    resource = resources.files(PRESET_PACKAGE).joinpath(f"{name}.toml")
-    with resources.as_file(resource) as path:
-        return read_toml(path)
+    return read_toml_preset(PRESET_PACKAGE, name, "training")
 
 
 def _raw_config(preset_or_path: str | Path) -> tuple[dict[str, Any], str]:

@@ -14,7 +14,8 @@ from rfloc_core.contract import DEFAULT_INPUT_SIZE, DEFAULT_RECEIVERS
 from rfloc_core.data.errors import ConfigError
 from rfloc_core.data.feature_config import FeatureConfig
 from rfloc_core.data.geometry import enu_to_geodetic, network_origin, receivers_enu_m
-from rfloc_core.data.scenario import ScenarioConfig, load_preset, load_scenario, preset_names
+from rfloc_core.data.presets import preset_names
+from rfloc_core.data.scenario import ScenarioConfig, load_preset, load_scenario
 from rfloc_core.errors import RflocError
 
 PRESET_FOLDER = Path(__file__).parents[2] / "rfloc_core" / "data" / "presets"
