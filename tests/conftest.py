@@ -52,10 +52,15 @@ def toy_registry(plugin_site: PluginSite) -> object:
 def _isolated_environment(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each test starts from the default plugin selection and an empty measurement cache."""
+    """Each test starts from the default plugin selection, an empty measurement cache and its
+    own MLflow store, and is not a DDP worker."""
     for variable in ("RFLOC_STRICT_PLUGINS", "RFLOC_PLUGINS", "RFLOC_DISABLE_PLUGINS"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("RFLOC_CACHE_DIR", str(tmp_path_factory.mktemp("rfloc-cache")))
+    mlflow_store = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{mlflow_store}")
+    for variable in ("RFLOC_RUN_DIR", "RFLOC_RESUME", "LOCAL_RANK", "NODE_RANK", "RANK"):
+        monkeypatch.delenv(variable, raising=False)
 
 
 def pytest_configure() -> None:

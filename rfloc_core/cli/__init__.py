@@ -13,6 +13,8 @@ from rfloc_core.cli.models_cmd import models
 from rfloc_core.cli.plugins_cmd import plugins
 from rfloc_core.data.cli import simulate
 from rfloc_core.errors import RflocError
+from rfloc_core.evaluation.cli import evaluate
+from rfloc_core.training.cli import train
 
 app = typer.Typer(
     name="rfloc",
@@ -45,6 +47,8 @@ def _root(
 app.command("plugins")(plugins)
 app.command("models")(models)
 app.command("simulate")(simulate)
+app.command("train")(train)
+app.command("evaluate")(evaluate)
 
 
 def main() -> None:

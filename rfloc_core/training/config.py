@@ -130,7 +130,17 @@ class TrainConfig(_Strict):
         default=10,
         ge=0,
         le=10_000,
-        description="epochs without validation-loss improvement before stopping; 0 disables",
+        description="epochs without validation-error improvement before stopping; 0 disables",
+    )
+    checkpoint_every_steps: int = Field(
+        default=100,
+        ge=0,
+        le=1_000_000,
+        description="optimizer steps between resume-state saves (also saved each epoch); "
+        "0: only at epoch ends",
+    )
+    experiment: str = Field(
+        default="rfloc", min_length=1, description="MLflow experiment the run is logged under"
     )
     precision: Precision = Field(
         default="auto",

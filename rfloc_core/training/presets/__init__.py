@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from rfloc_core.packaged_presets import toml_preset_names
 
-DEFAULT_TRAIN_PRESET = "balanced"
+DEFAULT_TRAIN_PRESET = "dev_fast"
+"""What `rfloc train` uses without --preset or --config: random init, CPU-sized, no download."""
 
 
 def preset_names() -> list[str]:

@@ -1,0 +1,134 @@
+"""The model and the classical baselines on the same simulated samples, with the bound.
+
+One pass over the samples simulates IQ once and feeds it two ways: log-mel features to the
+model, and RSS measured from the IQ (``measure_rss_dbm``) to the RSS maximum-likelihood and
+weighted-centroid estimators. The Cramér–Rao bound is evaluated at each true position with
+the scenario's shadowing covariance (plus calibration error) and that sample's dropouts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from rfloc_core.data.channel import shadowing_covariance_db2
+from rfloc_core.data.crb import rss_crb_covariance_m2
+from rfloc_core.data.datasets import SyntheticDataset, batch_to_items
+from rfloc_core.data.estimators import measure_rss_dbm, rss_mle, weighted_centroid
+from rfloc_core.data.scenario import ScenarioConfig
+from rfloc_core.heads.moments import predictive_covariance_m2
+from rfloc_core.model import LocalizationNet
+
+RSS_MLE = "rss_mle"
+WEIGHTED_CENTROID = "weighted_centroid"
+
+
+@dataclass(frozen=True)
+class SampleEstimates:
+    """Everything per sample, float64 on the CPU; positions are (N, 2) east/north in metres."""
+
+    truth_m: torch.Tensor
+    model_position_m: torch.Tensor
+    model_covariance_m2: torch.Tensor | None
+    model_nll: torch.Tensor
+    baselines_m: dict[str, torch.Tensor]
+    crb_covariance_m2: torch.Tensor
+    receivers_m: torch.Tensor
+    """(R, 2) receiver east/north in metres."""
+
+
+def rss_covariance_db2(scenario: ScenarioConfig, receivers_enu_m: torch.Tensor) -> torch.Tensor:
+    """(R, R) covariance of the RSS errors in dB²: shadowing plus independent calibration."""
+    shadowing = shadowing_covariance_db2(receivers_enu_m.numpy(), scenario.propagation)
+    calibration_db = scenario.receiver_hardware.calibration_error_sigma_db
+    total = shadowing + np.eye(shadowing.shape[0]) * calibration_db**2
+    return torch.as_tensor(total, dtype=torch.float64)
+
+
+def baseline_positions_m(
+    rss_dbm: torch.Tensor,
+    online: torch.Tensor,
+    scenario: ScenarioConfig,
+    receivers_enu_m: torch.Tensor,
+) -> dict[str, torch.Tensor]:
+    exponent = scenario.propagation.path_loss_exponent
+    area = scenario.area
+    box = (area.east_min_m, area.east_max_m, area.north_min_m, area.north_max_m)
+    up_m = area.transmitter_up_m
+    mle = rss_mle(
+        rss_dbm, receivers_enu_m, exponent, online=online, search_box_m=box, transmitter_up_m=up_m
+    )
+    centroid = weighted_centroid(rss_dbm, receivers_enu_m, exponent, online=online)
+    return {RSS_MLE: mle.position_m, WEIGHTED_CENTROID: centroid}
+
+
+@torch.no_grad()
+def collect_estimates(
+    model: LocalizationNet,
+    dataset: SyntheticDataset,
+    *,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+    on_batch: Callable[[int], None] | None = None,
+) -> SampleEstimates:
+    """Run ``model`` and the baselines over every sample of ``dataset``; ``on_batch(n)`` is
+    called after each batch of ``n`` samples (for a progress bar)."""
+    scenario, simulator = dataset.scenario, dataset.simulator
+    receivers = simulator.receivers_enu_m
+    model = model.to(device).eval()
+    parts: dict[str, list[torch.Tensor]] = {}
+    indices = list(range(len(dataset)))
+    for begin in range(0, len(indices), batch_size):
+        chunk: Sequence[int] = indices[begin : begin + batch_size]
+        simulated = simulator.simulate(chunk, dataset.seed)
+        items = batch_to_items(simulated, dataset.feature_config)
+        features = items["features"].to(device, next(model.parameters()).dtype)
+        outputs = {k: v.float() for k, v in model(features).items()}
+        truth = simulated.position_m.to(torch.float64)
+        row = {
+            "truth_m": truth,
+            "model_position_m": outputs["position_m"],
+            "model_nll": model.nll(outputs, truth.to(outputs["position_m"])),
+            "online": simulated.online,
+        }
+        covariance = predictive_covariance_m2(outputs)
+        if covariance is not None:
+            row["model_covariance_m2"] = covariance
+        rss = measure_rss_dbm(
+            simulated.iq,
+            dataset.feature_config.sample_rate_hz,
+            scenario.receiver_hardware.bandwidth_hz,
+            simulator.noise_density_dbm_per_hz,
+        )
+        for name, position in baseline_positions_m(
+            rss, simulated.online, scenario, receivers
+        ).items():
+            row[f"baseline:{name}"] = position
+        for key, value in row.items():
+            parts.setdefault(key, []).append(value.detach().cpu())
+        if on_batch is not None:
+            on_batch(len(chunk))
+    joined = {key: torch.cat(values) for key, values in parts.items()}
+    floats = {k: v.to(torch.float64) for k, v in joined.items() if k != "online"}
+    crb = rss_crb_covariance_m2(
+        floats["truth_m"],
+        receivers,
+        scenario.propagation.path_loss_exponent,
+        covariance_db2=rss_covariance_db2(scenario, receivers),
+        online=joined["online"],
+        transmitter_up_m=scenario.area.transmitter_up_m,
+    )
+    return SampleEstimates(
+        truth_m=floats["truth_m"],
+        model_position_m=floats["model_position_m"],
+        model_covariance_m2=floats.get("model_covariance_m2"),
+        model_nll=floats["model_nll"],
+        baselines_m={
+            k.removeprefix("baseline:"): v for k, v in floats.items() if k.startswith("baseline:")
+        },
+        crb_covariance_m2=crb,
+        receivers_m=receivers[:, :2].to(torch.float64),
+    )

@@ -1,0 +1,110 @@
+"""``evaluate``: a checkpoint, the classical baselines and the bound on one held-out set."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+from rfloc_core.checkpoint import CheckpointConfig, load_checkpoint
+from rfloc_core.data.datasets import SyntheticDataset
+from rfloc_core.data.errors import ConfigError
+from rfloc_core.data.feature_config import FeatureConfig
+from rfloc_core.data.scenario import ScenarioConfig, load_scenario
+from rfloc_core.data.splits import Split, split_seed
+from rfloc_core.evaluation.estimates import SampleEstimates, collect_estimates
+from rfloc_core.evaluation.report import write_report
+from rfloc_core.evaluation.summary import Evaluation, summarize
+
+
+def checkpoint_scenario(config: CheckpointConfig, scenario: str | Path | None) -> ScenarioConfig:
+    """The scenario named by the caller, else the one the checkpoint was trained on."""
+    if scenario is not None:
+        chosen = load_scenario(scenario)
+    elif config.scenario is not None:
+        chosen = ScenarioConfig.model_validate(config.scenario)
+    else:
+        raise ConfigError(
+            "the checkpoint records no scenario; pass one with --scenario (a preset name such "
+            "as vhf-rural, or a scenario TOML path)"
+        )
+    if chosen.n_receivers != config.receivers:
+        raise ConfigError(
+            f"scenario {chosen.name!r} has {chosen.n_receivers} receivers but the model was built "
+            f"for {config.receivers}; pick a scenario with {config.receivers} receivers"
+        )
+    return chosen
+
+
+def checkpoint_features(config: CheckpointConfig) -> FeatureConfig:
+    if config.features is not None:
+        return FeatureConfig.model_validate(config.features)
+    mel_bins, frames = config.input_size
+    return FeatureConfig(mel_bins=mel_bins, frames=frames)
+
+
+def evaluate_samples(
+    model: Any,
+    scenario: ScenarioConfig,
+    features: FeatureConfig,
+    *,
+    samples: int,
+    seed: int,
+    split: Split = "test",
+    batch_size: int = 256,
+    device: str = "cpu",
+    progress: bool = False,
+    context: dict[str, Any] | None = None,
+) -> tuple[Evaluation, SampleEstimates]:
+    """Model and baselines on samples ``0..samples-1`` of ``split`` under run seed ``seed``."""
+    if samples < 1:
+        raise ConfigError(f"samples must be >= 1, got {samples}")
+    dataset = SyntheticDataset(scenario, samples, split_seed(seed, split), features)
+    bar: Any = nullcontext()
+    if progress:
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+    with bar:
+        task = bar.add_task(f"evaluating on {scenario.name}", total=samples) if progress else None
+        estimates = collect_estimates(
+            model,
+            dataset,
+            batch_size=batch_size,
+            device=device,
+            on_batch=(lambda n: bar.advance(task, n)) if progress else None,
+        )
+    context = {"scenario": scenario.name, "seed": seed, "split": split} | dict(context or {})
+    return summarize(estimates, context), estimates
+
+
+def evaluate(
+    checkpoint: str | Path,
+    *,
+    scenario: str | Path | None = None,
+    samples: int = 1000,
+    seed: int = 0,
+    out_dir: str | Path | None = None,
+    batch_size: int = 256,
+    device: str = "cpu",
+    progress: bool = False,
+) -> Evaluation:
+    """Evaluate the checkpoint folder on ``samples`` held-out test samples of ``scenario``
+    (default: the one it was trained on) beside the RSS baselines and the Cramér–Rao bound;
+    with ``out_dir``, write ``evaluation.json`` and the PNG plots there."""
+    model, config = load_checkpoint(checkpoint, map_location=device)
+    chosen = checkpoint_scenario(config, scenario)
+    evaluation, estimates = evaluate_samples(
+        model,
+        chosen,
+        checkpoint_features(config),
+        samples=samples,
+        seed=seed,
+        batch_size=batch_size,
+        device=device,
+        progress=progress,
+        context={"checkpoint": str(checkpoint), "backbone": config.backbone, "head": config.head},
+    )
+    if out_dir is not None:
+        write_report(evaluation, estimates, out_dir, label=f"{config.backbone}/{config.head}")
+    return evaluation

@@ -1,0 +1,133 @@
+"""``LocalizationModule``: Lightning around a ``LocalizationNet``, trained on the head's NLL.
+
+Validation gathers every prediction (across DDP ranks too) and logs the shared accuracy
+metrics once per epoch: error mean, median, p68 and p95 in metres, the mean NLL, and the
+fraction of truths inside the 1- and 2-sigma ellipses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning
+import torch
+
+from rfloc_core.data.metrics import gaussian_calibration, position_errors_m, summarize_errors
+from rfloc_core.data.rng import sample_seed
+from rfloc_core.heads.moments import predictive_covariance_m2
+from rfloc_core.model import LocalizationNet
+from rfloc_core.training.schedule import WarmupCosine, warmup_steps_for
+
+STEP_STREAM = 3
+"""Stream id seeding torch's global RNG at each step (dropout, drop-path), for exact resume."""
+
+MONITOR = "val_error_mean_m"
+"""The validation metric that chooses the best checkpoint and drives early stopping."""
+
+
+def validation_metrics(
+    position_m: torch.Tensor,
+    truth_m: torch.Tensor,
+    nll: torch.Tensor,
+    covariance_m2: torch.Tensor | None,
+) -> dict[str, float]:
+    """The per-epoch validation metrics, from the shared metrics module."""
+    errors = summarize_errors(position_errors_m(position_m, truth_m))
+    metrics = {
+        "val_error_mean_m": errors.mean_m,
+        "val_error_median_m": errors.median_m,
+        "val_error_p68_m": errors.p68_m,
+        "val_error_p95_m": errors.p95_m,
+        "val_error_rmse_m": errors.rmse_m,
+        "val_nll": float(nll.to(torch.float64).mean()),
+    }
+    if covariance_m2 is not None:
+        calibration = gaussian_calibration(position_m, truth_m, covariance_m2)
+        metrics["val_inside_1sigma"] = calibration.inside_1sigma
+        metrics["val_inside_2sigma"] = calibration.inside_2sigma
+    return metrics
+
+
+class LocalizationModule(lightning.LightningModule):
+    """AdamW with linear warm-up then cosine decay, stepped every optimizer step."""
+
+    def __init__(
+        self,
+        model: LocalizationNet,
+        *,
+        learning_rate: float,
+        weight_decay: float,
+        warmup_fraction: float,
+        seed: int,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.warmup_fraction = warmup_fraction
+        self.seed = seed
+        self._validation_outputs: list[dict[str, torch.Tensor]] = []
+
+    def forward(self, spectrogram: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.model(spectrogram)
+
+    def _outputs_and_nll(
+        self, batch: dict[str, torch.Tensor]
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        # Mixed precision computes the backbone in 16 bits; the likelihood stays in float32.
+        outputs = {name: value.float() for name, value in self.model(batch["features"]).items()}
+        return outputs, self.model.nll(outputs, batch["position_m"].float())
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        torch.manual_seed(sample_seed(self.seed, self.global_step, STEP_STREAM))
+        _, nll = self._outputs_and_nll(batch)
+        loss = nll.mean()
+        size = batch["features"].shape[0]
+        self.log("train_nll", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=size)
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self._validation_outputs = []
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        outputs, nll = self._outputs_and_nll(batch)
+        covariance = predictive_covariance_m2(outputs)
+        row = {"position_m": outputs["position_m"], "truth_m": batch["position_m"], "nll": nll}
+        if covariance is not None:
+            row["covariance_m2"] = covariance
+        self._validation_outputs.append({k: v.detach().to(torch.float64) for k, v in row.items()})
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._validation_outputs:
+            return
+        keys = self._validation_outputs[0].keys()
+        local = {k: torch.cat([row[k] for row in self._validation_outputs]) for k in keys}
+        self._validation_outputs = []
+        if self.trainer.world_size > 1:
+            gathered = self.all_gather(local)
+            local = {k: v.flatten(0, 1) for k, v in gathered.items()}
+        metrics = validation_metrics(
+            local["position_m"], local["truth_m"], local["nll"], local.get("covariance_m2")
+        )
+        for name, value in metrics.items():
+            self.log(name, value, prog_bar=name in (MONITOR, "val_nll"), sync_dist=False)
+
+    def configure_optimizers(self) -> Any:
+        decay, no_decay = [], []
+        for parameter in self.model.parameters():
+            if parameter.requires_grad:
+                (decay if parameter.ndim >= 2 else no_decay).append(parameter)
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": self.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
+            lr=self.learning_rate,
+        )
+        total_steps = max(1, int(self.trainer.estimated_stepping_batches))
+        factor = WarmupCosine(total_steps, warmup_steps_for(total_steps, self.warmup_fraction))
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }

@@ -1,0 +1,245 @@
+"""The body of a training run: build, fit with Lightning, evaluate, track, register."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import lightning
+import torch
+from lightning.pytorch.callbacks import EarlyStopping
+
+from rfloc_core.checkpoint import load_checkpoint, save_checkpoint
+from rfloc_core.data.feature_config import FeatureConfig
+from rfloc_core.data.scenario import ScenarioConfig, load_scenario
+from rfloc_core.evaluation.evaluate import evaluate_samples
+from rfloc_core.evaluation.report import write_report
+from rfloc_core.evaluation.summary import Evaluation
+from rfloc_core.model import create_model
+from rfloc_core.training.callbacks import (
+    BEST_DIR,
+    AtomicCheckpointIO,
+    BestCheckpoint,
+    ResumeState,
+)
+from rfloc_core.training.config import TrainConfig
+from rfloc_core.training.data_module import SyntheticDataModule
+from rfloc_core.training.module import MONITOR, LocalizationModule
+from rfloc_core.training.run import (
+    EVALUATION_DIR,
+    LAST_DIR,
+    RUN_JSON,
+    RunFolderError,
+    TrainResult,
+    resolve_precision,
+)
+from rfloc_core.training.tracking import (
+    RunTracker,
+    TrackingCallback,
+    environment,
+    flatten,
+    registered_model_name,
+)
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def position_scale_m(scenario: ScenarioConfig) -> float:
+    """The heads' output scale for a scenario: half the larger side of its area, so raw
+    outputs of order one span the area and the initial uncertainty is of its size."""
+    area = scenario.area
+    return 0.5 * max(area.east_max_m - area.east_min_m, area.north_max_m - area.north_min_m)
+
+
+def _evaluation_metrics(evaluation: Evaluation) -> dict[str, float]:
+    """Final figures for MLflow: ``final_<estimator>_<metric>``."""
+    metrics = {"final_crb_rmse_m": evaluation.crb_rmse_m}
+    for row in evaluation.rows:
+        for key, value in row.as_dict().items():
+            if isinstance(value, float) and value != float("inf"):
+                metrics[f"final_{row.name}_{key}"] = value
+    return metrics
+
+
+def run_training(
+    config: TrainConfig,
+    run_dir: Path,
+    *,
+    stored: dict[str, Any],
+    resume: bool,
+    launching: bool,
+    progress: bool,
+    tracking: bool,
+    write_run: Callable[[Path, dict[str, Any]], None],
+) -> TrainResult | None:
+    from rfloc_core.training.callbacks import RESUME_DIR, RESUME_STATE
+
+    scenario = load_scenario(config.scenario)
+    mel_bins, frames = config.model.input_size.as_tuple()
+    features = FeatureConfig(mel_bins=mel_bins, frames=frames)
+    resume_state = run_dir / RESUME_DIR / RESUME_STATE
+    if resume and not resume_state.is_file():
+        raise RunFolderError(
+            f"{run_dir} has no resume state ({RESUME_DIR}/{RESUME_STATE}): it was killed before "
+            "its first save; start it again without --resume"
+        )
+    tracker = None
+    if launching:
+        if tracking:
+            tracker = RunTracker.start(
+                run_name=run_dir.name,
+                experiment=config.experiment,
+                resume_run_id=stored.get("mlflow_run_id") if resume else None,
+            )
+        record = stored or {"config": config.model_dump(mode="json"), "started_utc": _now()}
+        record |= {"status": "running", "run_dir": str(run_dir)}
+        if tracker is not None:
+            record |= {"mlflow_run_id": tracker.run_id, "tracking_uri": tracker.tracking_uri}
+        write_run(run_dir, record)
+        if tracker is not None and not resume:
+            tracker.log_params(flatten(config.model_dump(mode="json")))
+            tracker.set_tags(environment() | {"run_dir": str(run_dir.resolve())})
+            tracker.log_artifact(run_dir / RUN_JSON)
+    try:
+        result = _fit(
+            config, run_dir, scenario, features, tracker, resume_state if resume else None, progress
+        )
+    except BaseException:
+        if tracker is not None:
+            tracker.finish("FAILED")
+        raise
+    if result is None:
+        return None
+    trainer, module = result
+    best = run_dir / BEST_DIR
+    save_checkpoint(
+        module.model,
+        run_dir / LAST_DIR,
+        scenario=scenario,
+        features=features,
+        extra={"epoch": trainer.current_epoch, "global_step": trainer.global_step},
+    )
+    if not best.is_dir():  # no validation ran: the final weights are the best we have
+        save_checkpoint(module.model, best, scenario=scenario, features=features)
+    model, checkpoint_config = load_checkpoint(best)
+    evaluation, estimates = evaluate_samples(
+        model,
+        scenario,
+        features,
+        samples=config.val_samples,
+        seed=config.seed,
+        split="validation",
+        progress=progress,
+        context={"run_dir": str(run_dir), "backbone": config.model.backbone},
+    )
+    label = f"{config.model.backbone}/{config.model.head}, validation set"
+    write_report(evaluation, estimates, run_dir / EVALUATION_DIR, label=label)
+    name = registered_model_name(checkpoint_config.backbone, checkpoint_config.head)
+    version = None
+    if tracker is not None:
+        tracker.log_metrics(_evaluation_metrics(evaluation), step=trainer.current_epoch)
+        tracker.log_artifacts(best, "checkpoint")
+        tracker.log_artifacts(run_dir / EVALUATION_DIR, "evaluation")
+        version = tracker.register_model(
+            name,
+            "checkpoint",
+            tags={
+                "plugin": checkpoint_config.backbone_plugin,
+                "plugin_version": checkpoint_config.backbone_plugin_version,
+                "scenario": scenario.name,
+                "head": checkpoint_config.head,
+            },
+            description=f"rfloc {checkpoint_config.backbone} backbone with a "
+            f"{checkpoint_config.head} head",
+        )
+        tracker.finish()
+    record = (stored or {}) | {
+        "config": config.model_dump(mode="json"),
+        "status": "finished",
+        "finished_utc": _now(),
+        "epochs_completed": trainer.current_epoch,
+        "best_checkpoint": str(best),
+        "registered_model": name if version else None,
+        "model_version": version,
+    }
+    if tracker is not None:
+        record |= {"mlflow_run_id": tracker.run_id, "tracking_uri": tracker.tracking_uri}
+    write_run(run_dir, record)
+    return TrainResult(
+        run_dir=run_dir,
+        best_checkpoint=best,
+        last_checkpoint=run_dir / LAST_DIR,
+        evaluation=evaluation,
+        epochs_completed=trainer.current_epoch,
+        mlflow_run_id=tracker.run_id if tracker else None,
+        registered_model=name if version else None,
+        model_version=version,
+    )
+
+
+def _fit(
+    config: TrainConfig,
+    run_dir: Path,
+    scenario: ScenarioConfig,
+    features: FeatureConfig,
+    tracker: RunTracker | None,
+    resume_state: Path | None,
+    progress: bool,
+) -> tuple[lightning.Trainer, LocalizationModule] | None:
+    torch.manual_seed(config.seed)
+    kwargs = config.model.create_model_kwargs()
+    kwargs["head_options"].setdefault("position_scale_m", position_scale_m(scenario))
+    model = create_model(**kwargs)
+    module = LocalizationModule(
+        model,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_fraction=config.warmup_fraction,
+        seed=config.seed,
+    )
+    data = SyntheticDataModule(config, scenario, features)
+    callbacks: list[lightning.Callback] = [
+        ResumeState(run_dir, data.train_batches, config.checkpoint_every_steps),
+        BestCheckpoint(
+            run_dir,
+            MONITOR,
+            scenario=scenario.model_dump(mode="json"),
+            features=features.model_dump(mode="json"),
+            train_config=config.model_dump(mode="json"),
+        ),
+        TrackingCallback(tracker),
+    ]
+    if config.early_stopping_patience_epochs:
+        callbacks.append(
+            EarlyStopping(MONITOR, patience=config.early_stopping_patience_epochs, mode="min")
+        )
+    trainer = lightning.Trainer(
+        max_epochs=config.epochs,
+        accelerator=config.accelerator,
+        devices=config.devices,
+        num_nodes=config.num_nodes,
+        strategy=config.strategy,
+        precision=resolve_precision(config.precision, config.accelerator),  # type: ignore[arg-type]
+        callbacks=callbacks,
+        logger=False,
+        enable_checkpointing=False,
+        num_sanity_val_steps=0,
+        enable_progress_bar=progress,
+        enable_model_summary=progress,
+        plugins=[AtomicCheckpointIO()],
+        use_distributed_sampler=False,
+        default_root_dir=run_dir,
+    )
+    trainer.fit(
+        module,
+        datamodule=data,
+        ckpt_path=str(resume_state) if resume_state else None,
+        weights_only=True,
+    )
+    if not trainer.is_global_zero:
+        return None
+    return trainer, module
