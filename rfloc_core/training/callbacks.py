@@ -68,13 +68,17 @@ class ResumeState(lightning.Callback):
         return {"epoch": self.epoch, "batches_done": self.batches_done}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.epoch, self.batches_done = int(state_dict["epoch"]), int(state_dict["batches_done"])
-        self.train_batches.set_epoch(self.epoch)
-        self.train_batches.skip_batches = self.batches_done
+        epoch, done = int(state_dict["epoch"]), int(state_dict["batches_done"])
+        if done >= len(self.train_batches):  # saved at the epoch's end: the next one is due
+            epoch, done = epoch + 1, 0
+        self.train_batches.set_epoch(epoch)
+        self.train_batches.skip_batches = done
 
     def on_train_epoch_start(
         self, trainer: lightning.Trainer, pl_module: lightning.LightningModule
     ) -> None:
+        # Lightning only calls set_epoch on a loader's sampler, not on its batch sampler.
+        self.train_batches.set_epoch(trainer.current_epoch)
         self.epoch = trainer.current_epoch
         self.batches_done = self.train_batches.skip_batches
 
@@ -87,7 +91,8 @@ class ResumeState(lightning.Callback):
         batch_idx: int,
     ) -> None:
         self.batches_done += 1
-        if self.every_n_steps and trainer.global_step % self.every_n_steps == 0:
+        epoch_ends = self.batches_done >= len(self.train_batches)  # saved after validation
+        if self.every_n_steps and trainer.global_step % self.every_n_steps == 0 and not epoch_ends:
             self._save(trainer)
 
     def on_train_epoch_end(
