@@ -39,7 +39,6 @@ def test_help_and_plugins_do_not_import_torch(args):
             "onnxruntime",
             "lightning",
             "mlflow",
-            "pydantic",
         }
     )
     assert not heavy, f"{' '.join(args)} imported {heavy[:5]}"
