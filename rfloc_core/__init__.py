@@ -29,9 +29,16 @@ from rfloc_core.specs import (
 )
 
 if TYPE_CHECKING:
+    from rfloc_core.evaluation import evaluate
     from rfloc_core.model import LocalizationNet, create_model
+    from rfloc_core.training.run import train
 
-_LAZY = {"create_model": "rfloc_core.model", "LocalizationNet": "rfloc_core.model"}
+_LAZY = {
+    "create_model": "rfloc_core.model",
+    "LocalizationNet": "rfloc_core.model",
+    "train": "rfloc_core.training.run",
+    "evaluate": "rfloc_core.evaluation.evaluate",
+}
 
 
 __getattr__ = lazy_getattr(__name__, _LAZY)
@@ -60,7 +67,9 @@ __all__ = [
     "WeightsError",
     "__version__",
     "create_model",
+    "evaluate",
     "get_registry",
     "hookimpl",
     "list_models",
+    "train",
 ]

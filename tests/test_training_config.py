@@ -73,6 +73,7 @@ def test_dev_test_is_tiny():
     assert config.model.backbone in ("convnext_atto", "resnet18")
     assert config.epochs <= 3
     assert config.train_samples + config.val_samples <= 5_000
+    assert config.epochs * config.train_samples // config.batch_size <= 400  # steps
     assert config.model.pretrained is False
     assert config.accelerator == "cpu"
 

@@ -1,7 +1,7 @@
-"""Training configuration: ``TrainConfig`` presets, TOML files and ``key=value`` overrides.
+"""Training: ``TrainConfig`` presets, TOML files and ``key=value`` overrides, and ``train``.
 
-``import rfloc_core.training`` is light (no pydantic, no torch); the config models load on
-first use. The training loop itself comes in a later step.
+``import rfloc_core.training`` is light (no pydantic, no torch, no Lightning); the names load
+on first use.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         load_train_config,
         parse_override,
     )
+    from rfloc_core.training.run import TrainResult, train
 
 _LAZY = {
     name: "rfloc_core.training.config"
@@ -35,6 +36,8 @@ _LAZY = {
 }
 
 
+_LAZY |= {"TrainResult": "rfloc_core.training.run", "train": "rfloc_core.training.run"}
+
 __getattr__ = lazy_getattr(__name__, _LAZY)
 
 
@@ -44,8 +47,10 @@ __all__ = [
     "ModelConfig",
     "SpectrogramSize",
     "TrainConfig",
+    "TrainResult",
     "apply_overrides",
     "load_train_config",
     "parse_override",
     "preset_names",
+    "train",
 ]

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from rfloc_core.cli.tabular import wide_console
 from rfloc_core.training.presets import DEFAULT_TRAIN_PRESET, preset_names
 
 
@@ -118,7 +118,7 @@ def train(
     )
     if result is None:  # a DDP worker process; the launching process reports
         return
-    console = Console()
+    console = wide_console()
     print_evaluation(result.evaluation, console, title="Best checkpoint on the validation set")
     console.print(f"run folder:      {result.run_dir}")
     console.print(f"best checkpoint: {result.best_checkpoint}")

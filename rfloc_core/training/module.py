@@ -69,7 +69,8 @@ class LocalizationModule(lightning.LightningModule):
         self._validation_outputs: list[dict[str, torch.Tensor]] = []
 
     def forward(self, spectrogram: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.model(spectrogram)
+        outputs: dict[str, torch.Tensor] = self.model(spectrogram)
+        return outputs
 
     def _outputs_and_nll(
         self, batch: dict[str, torch.Tensor]
@@ -105,6 +106,7 @@ class LocalizationModule(lightning.LightningModule):
         self._validation_outputs = []
         if self.trainer.world_size > 1:
             gathered = self.all_gather(local)
+            assert isinstance(gathered, dict)
             local = {k: v.flatten(0, 1) for k, v in gathered.items()}
         metrics = validation_metrics(
             local["position_m"], local["truth_m"], local["nll"], local.get("covariance_m2")
@@ -113,7 +115,8 @@ class LocalizationModule(lightning.LightningModule):
             self.log(name, value, prog_bar=name in (MONITOR, "val_nll"), sync_dist=False)
 
     def configure_optimizers(self) -> Any:
-        decay, no_decay = [], []
+        decay: list[torch.nn.Parameter] = []
+        no_decay: list[torch.nn.Parameter] = []
         for parameter in self.model.parameters():
             if parameter.requires_grad:
                 (decay if parameter.ndim >= 2 else no_decay).append(parameter)

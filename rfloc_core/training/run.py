@@ -154,18 +154,17 @@ def train(
             requested = (
                 config if isinstance(config, TrainConfig) else load_train_config(config, overrides)
             )
-        folder = Path(run_dir) if run_dir is not None else None
+        given = Path(run_dir) if run_dir is not None else None
         if resume:
-            if folder is None:
-                if requested is None:
-                    raise ConfigError("--resume needs the run folder (--run-dir) or its preset")
-                folder = latest_run(Path(requested.output_dir))
+            if given is None and requested is None:
+                raise ConfigError("--resume needs the run folder (--run-dir) or its preset")
+            folder = given if given is not None else latest_run(Path(requested.output_dir))  # type: ignore[union-attr]
             chosen, stored = _resumed_config(folder, requested)
         else:
             if requested is None:
                 raise ConfigError("give a preset, a config file or a TrainConfig to train")
             chosen, stored = requested, {}
-            folder = _new_run_dir(chosen, folder)
+            folder = _new_run_dir(chosen, given)
         os.environ[RUN_DIR_ENV] = str(folder.resolve())
         os.environ[RESUME_ENV] = "1" if resume else "0"
     from rfloc_core.training.session import run_training
