@@ -2,10 +2,11 @@
 
 ``python -m benchmarks.training_overhead [--backbone convnext_atto] [--steps 60] [--repeats 3]``
 
-Both loops run ``LocalizationModule``'s training step (head NLL, AdamW, warm-up + cosine) on
-the same in-memory batches, so the difference is the loop itself: Lightning's hooks, logging
-and bookkeeping against ``forward / backward / step``. Rounds alternate bare and Lightning so
-drift in the machine's speed hits both; the medians and their ratio are printed.
+Both loops compute ``LocalizationModule.step_loss`` (head NLL) with AdamW and the warm-up +
+cosine schedule on the same in-memory batches, so the difference is the loop itself:
+Lightning's hooks, logging and bookkeeping against ``forward / backward / step``. Rounds
+alternate bare and Lightning so drift in the machine's speed hits both; the medians and
+their ratio are printed.
 """
 
 from __future__ import annotations
@@ -86,9 +87,8 @@ def lightning_rate(backbone: str, data: _Batches, warmup: int) -> float:
 
 
 def bare_rate(backbone: str, data: _Batches, warmup: int) -> float:
-    module = _module(backbone)
-    model = module.model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+    module = _module(backbone).train()
+    optimizer = torch.optim.AdamW(module.model.parameters(), lr=1e-3, weight_decay=0.05)
     total = len(data)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, WarmupCosine(total, warmup_steps_for(total, 0.1))
@@ -97,8 +97,7 @@ def bare_rate(backbone: str, data: _Batches, warmup: int) -> float:
     for index, batch in enumerate(_loader(data)):
         if index == warmup:
             start = time.perf_counter()
-        outputs = model(batch["features"])
-        loss = model.nll(outputs, batch["position_m"]).mean()
+        loss = module.step_loss(batch, index)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -112,7 +111,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32, help="samples per step")
     parser.add_argument("--steps", type=int, default=60, help="steps per round, warm-up included")
     parser.add_argument("--warmup", type=int, default=10, help="untimed first steps per round")
-    parser.add_argument("--repeats", type=int, default=3, help="rounds of each loop")
+    parser.add_argument("--repeats", type=int, default=5, help="rounds of each loop")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

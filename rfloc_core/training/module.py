@@ -79,10 +79,15 @@ class LocalizationModule(lightning.LightningModule):
         outputs = {name: value.float() for name, value in self.model(batch["features"]).items()}
         return outputs, self.model.nll(outputs, batch["position_m"].float())
 
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        torch.manual_seed(sample_seed(self.seed, self.global_step, STEP_STREAM))
+    def step_loss(self, batch: dict[str, torch.Tensor], step: int) -> torch.Tensor:
+        """The loss of optimizer step ``step``: the batch's mean NLL, with torch's global RNG
+        seeded from (seed, step) so a resumed run draws the same dropout masks."""
+        torch.manual_seed(sample_seed(self.seed, step, STEP_STREAM))
         _, nll = self._outputs_and_nll(batch)
-        loss = nll.mean()
+        return nll.mean()
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self.step_loss(batch, self.global_step)
         size = batch["features"].shape[0]
         self.log("train_nll", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=size)
         return loss
