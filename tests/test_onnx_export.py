@@ -64,7 +64,7 @@ def test_a_truncated_onnx_file_gives_a_clear_error(model, tmp_path):
     path = export_onnx(model, tmp_path / "toy.onnx")
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 3])
-    with pytest.raises(RflocError, match="corrupt or truncated"):
+    with pytest.raises(RflocError, match="corrupt, truncated"):
         OnnxModel(path)
 
 

@@ -172,5 +172,12 @@ def test_core_registers_its_heads_and_exporters_through_the_hooks():
     registry = get_registry(refresh=True)
     core = plugin_info(registry, "core")
     assert set(core.hooks) == {"rfloc_heads", "rfloc_exporters"}
-    assert core.spec_counts == {"backbones": 0, "heads": 3, "exporters": 1}
+    assert core.spec_counts == {"backbones": 0, "heads": 3, "exporters": 3}
+    assert [e.name for e in registry.exporters()] == ["torch", "onnx", "tensorrt"]
     assert registry.exporter("onnx").plugin == "core"
+    assert registry.exporter("onnx").unavailable_reason() is None
+    reason = registry.exporter("tensorrt").unavailable_reason()
+    try:
+        import tensorrt  # noqa: F401
+    except ImportError:
+        assert reason is not None and "tensorrt Python package is not installed" in reason

@@ -14,6 +14,8 @@ from rfloc_core.cli.plugins_cmd import plugins
 from rfloc_core.data.cli import simulate
 from rfloc_core.errors import RflocError
 from rfloc_core.evaluation.cli import evaluate
+from rfloc_core.export.cli import export
+from rfloc_core.export.predict_cli import predict
 from rfloc_core.training.cli import train
 
 app = typer.Typer(
@@ -49,6 +51,8 @@ app.command("models")(models)
 app.command("simulate")(simulate)
 app.command("train")(train)
 app.command("evaluate")(evaluate)
+app.command("export")(export)
+app.command("predict")(predict)
 
 
 def main() -> None:

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import os
 import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import torch
 
 from rfloc_core.atomic import atomic_path
 from rfloc_core.contract import INPUT_LAYOUT, INPUT_NAME, ONNX_OPSET
 from rfloc_core.errors import InvalidInputError, RflocError
+from rfloc_core.export.errors import ExportValidationError
+from rfloc_core.export.validation import (
+    DEFAULT_BATCH_SIZES,
+    FP16_TOLERANCE,
+    FP32_TOLERANCE,
+    ValidationReport,
+    validate,
+)
 from rfloc_core.model import LocalizationNet
 
 EXAMPLE_BATCH = 2
@@ -69,41 +80,125 @@ def _export(
             )
 
 
+def _simplify(path: Path) -> None:
+    try:
+        import onnxslim
+    except ImportError:
+        raise RflocError(
+            "--simplify needs onnxslim; install it with `pip install onnxslim`"
+        ) from None
+    import onnx
+
+    proto = onnx.load(str(path))
+    slimmed = onnxslim.slim(proto)
+    del slimmed.metadata_props[:]
+    slimmed.metadata_props.extend(proto.metadata_props)
+    onnx.save(slimmed, str(path))
+
+
+def _set_metadata(path: Path, metadata: Mapping[str, str], *, check: bool = False) -> None:
+    import onnx
+
+    proto = onnx.load(str(path))
+    existing = {entry.key: entry for entry in proto.metadata_props}
+    for key, value in metadata.items():
+        if key in existing:
+            existing[key].value = value
+        else:
+            proto.metadata_props.add(key=key, value=value)
+    if check:
+        onnx.checker.check_model(proto, full_check=True)
+    onnx.save(proto, str(path))
+
+
 def export_onnx(
     model: LocalizationNet,
     path: str | os.PathLike[str],
     *,
     exporter: Literal["dynamo", "legacy"] | None = None,
     opset: int = ONNX_OPSET,
+    fp16: bool = False,
+    metadata: Mapping[str, str] | None = None,
+    validate: bool = True,
+    allow_mismatch: bool = False,
+    simplify: bool = False,
+    batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES,
 ) -> Path:
     """Write ``model`` to ``path`` atomically as ONNX (opset ``opset``, dynamic batch).
 
     ``exporter`` defaults to what the backbone spec asks for: the dynamo exporter unless the
-    spec says ``legacy``. The file carries rfloc metadata and passes ``onnx.checker``.
+    spec says ``legacy``. The file carries rfloc metadata (plus ``metadata``) and passes
+    ``onnx.checker``. ``fp16`` exports the model in float16 (inputs and outputs too).
+    ``simplify`` runs onnxslim on the graph. With ``validate`` (default), ONNX Runtime runs
+    the file on random and simulated inputs at ``batch_sizes`` and every output is compared
+    with the eager float32 model (see ``rfloc_core.export.validation``): a different output
+    name or shape always fails, a tolerance miss fails unless ``allow_mismatch``, in which
+    case the miss is recorded in the file's ``rfloc.validation`` metadata.
     """
-    import onnx
-
     if opset < ONNX_OPSET:
         raise InvalidInputError(f"opset must be at least {ONNX_OPSET}, got {opset}")
     target = Path(path)
     chosen = exporter or model.backbone_spec.onnx_exporter
+    dtype = torch.float16 if fp16 else torch.float32
     was_training = model.training
-    model.eval()
-    example = torch.randn(EXAMPLE_BATCH, model.receivers, *model.input_size)
+    exported = copy.deepcopy(model).to(dtype).eval()
+    example = torch.randn(EXAMPLE_BATCH, model.receivers, *model.input_size, dtype=dtype)
     try:
-        with atomic_path(target) as temporary, torch.no_grad():
-            _export(model, example, temporary, chosen, opset)
-            proto = onnx.load(str(temporary))
-            for key, value in _metadata(model).items():
-                proto.metadata_props.add(key=key, value=value)
-            onnx.checker.check_model(proto, full_check=True)
-            onnx.save(proto, str(temporary))
-    except Exception as error:  # the exporters raise many types; all mean the same to a user
-        raise RflocError(
-            f"ONNX export of {model.backbone_spec.name} with the {chosen} exporter failed: "
-            f"{str(error).splitlines()[0] if str(error) else type(error).__name__}; "
-            "a backbone spec can ask for the other exporter with onnx_exporter='legacy'"
-        ) from error
+        with atomic_path(target) as temporary:
+            try:
+                with torch.no_grad():
+                    _export(exported, example, temporary, chosen, opset)
+                _set_metadata(
+                    temporary,
+                    _metadata(model) | dict(metadata or {}) | {"rfloc.dtype": str(dtype)},
+                    check=True,
+                )
+            except Exception as error:  # the exporters raise many types; all mean one thing
+                raise RflocError(
+                    f"ONNX export of {model.backbone_spec.name} with the {chosen} exporter "
+                    f"failed: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
+                    "; a backbone spec can ask for the other exporter with onnx_exporter='legacy'"
+                ) from error
+            if simplify:
+                _simplify(temporary)
+            if validate:
+                report = _validate(model, temporary, fp16, batch_sizes)
+                if not report.passed and not allow_mismatch:
+                    raise ExportValidationError(
+                        f"the ONNX export of {model.backbone_spec.name} differs from PyTorch "
+                        f"beyond atol {report.atol:g} + rtol {report.rtol:g} ({report.summary()})"
+                        "; pass --allow-mismatch to keep it anyway (the miss is recorded in the "
+                        "file's metadata)"
+                    )
+                _set_metadata(temporary, {"rfloc.validation": json.dumps(report.as_dict())})
     finally:
         model.train(was_training)
     return target
+
+
+def _validate(
+    model: LocalizationNet, path: Path, fp16: bool, batch_sizes: Sequence[int]
+) -> ValidationReport:
+    from rfloc_core.export.onnx_runtime import OnnxModel
+
+    runtime = OnnxModel(path, providers=["CPUExecutionProvider"])
+    return validate(
+        model,
+        runtime.run,
+        runtime="onnxruntime-cpu",
+        tolerance=FP16_TOLERANCE if fp16 else FP32_TOLERANCE,
+        batch_sizes=batch_sizes,
+        input_dtype=np.float16 if fp16 else np.float32,
+    )
+
+
+def read_validation(path: str | os.PathLike[str]) -> dict[str, object] | None:
+    """The validation report stored in an exported file's metadata, if any."""
+    import onnx
+
+    proto = onnx.load(str(path), load_external_data=False)
+    for entry in proto.metadata_props:
+        if entry.key == "rfloc.validation":
+            report: dict[str, object] = json.loads(entry.value)
+            return report
+    return None

@@ -1,0 +1,118 @@
+"""``predict``: positions with uncertainty ellipses from any artifact, for recordings or for
+simulated samples, in ENU metres and in latitude/longitude."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rfloc_core.data.errors import ConfigError
+from rfloc_core.data.feature_config import FeatureConfig
+from rfloc_core.data.geometry import enu_to_geodetic, network_origin
+from rfloc_core.data.scenario import ScenarioConfig, load_scenario
+from rfloc_core.evaluation.ellipse import uncertainty_ellipse
+from rfloc_core.export.runtimes import load_runtime
+from rfloc_core.heads.moments import predictive_covariance_m2
+
+
+@dataclass(frozen=True)
+class Prediction:
+    east_m: float
+    north_m: float
+    latitude_deg: float
+    longitude_deg: float
+    semi_major_m: float | None
+    """1-sigma ellipse; None when the head's outputs give no covariance."""
+    semi_minor_m: float | None
+    orientation_deg: float | None
+    """Direction of the major axis, counter-clockwise from east, 0..180."""
+    truth_east_m: float | None = None
+    truth_north_m: float | None = None
+    error_m: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _scenario(info: Any, scenario: str | Path | None) -> ScenarioConfig:
+    if scenario is not None:
+        return load_scenario(scenario)
+    if info.scenario:
+        return ScenarioConfig.model_validate(info.scenario)
+    raise ConfigError(
+        "the artifact records no scenario (receiver positions), so positions cannot be put on "
+        "the map; pass --scenario with the receivers' scenario preset or TOML"
+    )
+
+
+def _features(info: Any) -> FeatureConfig:
+    if info.features:
+        return FeatureConfig.model_validate(info.features)
+    mel_bins, frames = info.input_size
+    return FeatureConfig(mel_bins=mel_bins, frames=frames)
+
+
+def positions_from_outputs(
+    outputs: dict[str, np.ndarray], scenario: ScenarioConfig, truth_m: np.ndarray | None = None
+) -> list[Prediction]:
+    position = np.asarray(outputs["position_m"], dtype=np.float64)
+    covariance = predictive_covariance_m2({k: torch.from_numpy(v) for k, v in outputs.items()})
+    ellipse = uncertainty_ellipse(covariance) if covariance is not None else None
+    latitude, longitude, _ = enu_to_geodetic(position, network_origin(scenario.receivers))
+    rows = []
+    for i in range(position.shape[0]):
+        truth = truth_m[i] if truth_m is not None else None
+        rows.append(
+            Prediction(
+                east_m=float(position[i, 0]),
+                north_m=float(position[i, 1]),
+                latitude_deg=float(np.atleast_1d(latitude)[i]),
+                longitude_deg=float(np.atleast_1d(longitude)[i]),
+                semi_major_m=float(ellipse.semi_major_m[i]) if ellipse else None,
+                semi_minor_m=float(ellipse.semi_minor_m[i]) if ellipse else None,
+                orientation_deg=float(ellipse.orientation_deg[i]) if ellipse else None,
+                truth_east_m=None if truth is None else float(truth[0]),
+                truth_north_m=None if truth is None else float(truth[1]),
+                error_m=None if truth is None else float(np.hypot(*(position[i] - truth))),
+            )
+        )
+    return rows
+
+
+def predict(
+    artifact: str | os.PathLike[str],
+    *,
+    sigmf: Sequence[str | os.PathLike[str]] | None = None,
+    simulate: int | None = None,
+    scenario: str | Path | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+) -> list[Prediction]:
+    """Run ``artifact`` (checkpoint folder, ``.onnx`` or ``.engine``) on one SigMF recording
+    per receiver, or on ``simulate`` samples of the test split (with their truth)."""
+    if (sigmf is None) == (simulate is None):
+        raise ConfigError("give either --sigmf FILES (one per receiver) or --simulate N")
+    runtime = load_runtime(artifact, device=device)
+    chosen = _scenario(runtime.info, scenario)
+    features = _features(runtime.info)
+    if sigmf is not None:
+        from rfloc_core.data.sigmf_io import sigmf_to_model_input
+
+        spectrogram = sigmf_to_model_input([Path(p) for p in sigmf], chosen, features).numpy()
+        return positions_from_outputs(runtime.run(spectrogram), chosen)
+    from rfloc_core.data.datasets import SyntheticDataset
+    from rfloc_core.data.splits import split_seed
+
+    assert simulate is not None
+    if simulate < 1:
+        raise ConfigError(f"--simulate needs at least 1 sample, got {simulate}")
+    dataset = SyntheticDataset(chosen, simulate, split_seed(seed, "test"), features)
+    items = dataset.batch(range(simulate))
+    outputs = runtime.run(items["features"].numpy())
+    return positions_from_outputs(outputs, chosen, items["position_m"].double().numpy())
