@@ -158,3 +158,28 @@ def test_cli_export_and_predict(checkpoint: Path, tmp_path: Path, plugin_site: P
     assert missing.returncode == 1
     assert "give either --sigmf FILES" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_predict_from_sigmf_recordings_matches_the_simulated_features(
+    checkpoint: Path, tmp_path: Path
+) -> None:
+    from rfloc_core.data.features import log_mel_features
+    from rfloc_core.data.scenario import ScenarioConfig
+    from rfloc_core.data.sigmf_io import write_sigmf_recordings
+    from rfloc_core.data.simulator import Simulator
+
+    scenario = load_scenario("vhf-rural")
+    ideal = ScenarioConfig.model_validate(
+        scenario.model_dump() | {"receiver_hardware": {"dropout_probability": 0.0}}
+    )
+    simulator = Simulator(ideal)
+    batch = simulator.simulate([4], seed=7)
+    paths = write_sigmf_recordings(
+        batch.iq[0], ideal, simulator.feature_config.sample_rate_hz, tmp_path / "rec"
+    )
+    (from_files,) = predict(checkpoint, sigmf=paths)
+    runtime = load_runtime(checkpoint)
+    features = log_mel_features(batch.iq, simulator.feature_config, batch.online).numpy()
+    direct = runtime.run(features)["position_m"][0]
+    assert (from_files.east_m, from_files.north_m) == pytest.approx(tuple(direct), abs=1.0)
+    assert from_files.truth_east_m is None and from_files.semi_major_m > 0
