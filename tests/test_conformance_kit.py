@@ -73,7 +73,7 @@ def test_a_correct_backbone_passes_every_check(toy_spec, tmp_path):
     checks.check_parameter_count(toy_spec, model)
     worst = checks.check_onnx_export(model, tmp_path)
     assert set(worst) == {"position_m", "sigma_m"}
-    assert max(worst.values()) < checks.ONNX_ATOL_M
+    assert max(worst.values()) < 0.05  # metres; outputs are of order 1e3 m
 
 
 def test_a_wrong_feature_dim_is_caught(toy_spec):

@@ -7,8 +7,8 @@ import math
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import torch
 
 from rfloc_core.contract import DEFAULT_INPUT_SIZE, DEFAULT_RECEIVERS
@@ -18,8 +18,6 @@ from rfloc_core.model import LocalizationNet, create_model
 from rfloc_core.specs import BackboneSpec
 
 BATCH = 2
-ONNX_ATOL_M = 1e-3
-ONNX_RTOL = 1e-4
 
 
 def example_input(
@@ -158,40 +156,23 @@ def check_parameter_count(spec: BackboneSpec, model: LocalizationNet) -> None:
 
 
 def check_onnx_export(model: LocalizationNet, folder: Path | None = None) -> dict[str, float]:
-    """Exports with the core's opset; ONNX Runtime matches PyTorch at batch 1 and 3.
+    """Exports with the core's opset and validates in ONNX Runtime against PyTorch on random
+    and simulated inputs at batch 1 and 3 (``rfloc_core.export.validation``).
 
     Returns the largest absolute difference per output, in the output's unit.
     """
-    from rfloc_core.export.onnx_export import export_onnx
-    from rfloc_core.export.onnx_runtime import OnnxModel
+    from rfloc_core.export.onnx_export import export_onnx, read_validation
 
     with tempfile.TemporaryDirectory(dir=folder) as scratch:
-        path = export_onnx(model, Path(scratch) / f"{model.backbone_spec.name}.onnx")
-        runtime = OnnxModel(path)
-        assert runtime.output_names == model.output_names, (
-            f"ONNX outputs {runtime.output_names} differ from the model's {model.output_names}"
+        path = export_onnx(
+            model, Path(scratch) / f"{model.backbone_spec.name}.onnx", batch_sizes=(1, 3)
         )
-        worst: dict[str, float] = dict.fromkeys(model.output_names, 0.0)
-        for batch in (1, 3):
-            x = example_input(model.receivers, batch=batch, seed=batch)
-            with torch.no_grad():
-                expected = {k: v.numpy() for k, v in model.eval()(x).items()}
-            got = runtime.run(x.numpy())
-            for name in model.output_names:
-                assert got[name].shape == expected[name].shape, (
-                    f"{name}: ONNX shape {got[name].shape} != PyTorch {expected[name].shape}"
-                )
-                difference = float(np.abs(got[name] - expected[name]).max())
-                worst[name] = max(worst[name], difference)
-                np.testing.assert_allclose(
-                    got[name],
-                    expected[name],
-                    rtol=ONNX_RTOL,
-                    atol=ONNX_ATOL_M,
-                    err_msg=f"{model.backbone_spec.name}: ONNX Runtime differs from PyTorch "
-                    f"on {name} at batch {batch}",
-                )
-    return worst
+        report: Any = read_validation(path)
+    assert report is not None and report["passed"], (
+        f"{model.backbone_spec.name}: ONNX Runtime differs from PyTorch: {report}"
+    )
+    assert list(report["outputs"]) == list(model.output_names)
+    return {name: float(entry["max_abs"]) for name, entry in report["outputs"].items()}
 
 
 def build_for_checks(spec: BackboneSpec) -> LocalizationNet:
