@@ -89,7 +89,9 @@ def check_variant(
     except Exception:  # a backbone that cannot be built on the meta device is counted below
         params_m = None
     if params_m is not None and limit_m is not None and params_m > limit_m:
-        skipped = ParityRow(spec.name, spec.family, "/".join(precisions), params_m, status="skipped")
+        skipped = ParityRow(
+            spec.name, spec.family, "/".join(precisions), params_m, status="skipped"
+        )
         skipped.note = f"larger than {limit_m:g} M parameters"
         return [skipped]
     model: LocalizationNet | None = None
