@@ -1,0 +1,1 @@
+"""Benchmark suites, harnesses and reports."""

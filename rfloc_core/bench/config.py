@@ -1,0 +1,75 @@
+"""``BenchConfig``: which backbones, on which runtimes, at which batch sizes, and how accuracy
+is measured. Suites are TOML files; the shipped ones live in ``rfloc_core/bench/suites``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rfloc_core.data.presets import DEFAULT_PRESET as DEFAULT_SCENARIO
+from rfloc_core.data.validation import read_toml, validate_config
+from rfloc_core.packaged_presets import read_toml_preset, toml_preset_names
+
+SUITE_PACKAGE = "rfloc_core.bench.suites"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LatencyProtocol(_Strict):
+    backends: tuple[str, ...] = Field(
+        default=("torch", "onnxruntime"),
+        min_length=1,
+        description="runtimes: torch, torch-bf16, torch-compile, onnxruntime, onnxruntime-cuda, "
+        "onnxruntime-trt, tensorrt",
+    )
+    device: Literal["cpu", "cuda", "auto"] = Field(
+        default="auto", description="auto: cuda when torch sees a GPU, else cpu"
+    )
+    batch_sizes: tuple[int, ...] = Field(default=(1, 8), min_length=1, description="samples")
+    precision: Literal["fp32", "fp16", "bf16"] = "fp32"
+    threads: int = Field(default=0, ge=0, le=1024, description="CPU threads; 0: all cores")
+    warmup_iterations: int = Field(default=10, ge=0, le=100_000, description="untimed calls")
+    min_iterations: int = Field(default=50, ge=1, le=1_000_000, description="timed calls")
+    min_seconds: float = Field(default=2.0, gt=0.0, le=3600.0, description="timed seconds")
+
+
+class AccuracyProtocol(_Strict):
+    enabled: bool = True
+    scenario: str = Field(default=DEFAULT_SCENARIO, min_length=1, description="preset or TOML")
+    training_preset: str = Field(
+        default="dev_test", min_length=1, description="training preset the budget starts from"
+    )
+    epochs: int = Field(default=2, ge=1, le=10_000, description="the same for every backbone")
+    train_samples: int = Field(default=2_000, ge=1, le=1_000_000_000)
+    val_samples: int = Field(default=500, ge=1, le=1_000_000_000)
+    test_samples: int = Field(
+        default=1_000, ge=1, le=1_000_000_000, description="held-out test set, the same for all"
+    )
+    seeds: tuple[int, ...] = Field(default=(0,), min_length=1, description="one run per seed")
+
+
+class BenchConfig(_Strict):
+    name: str = Field(default="custom", min_length=1)
+    description: str = ""
+    backbones: tuple[str, ...] = Field(
+        min_length=1, description="fnmatch patterns of registered backbones, e.g. resnet*"
+    )
+    latency: LatencyProtocol = LatencyProtocol()
+    accuracy: AccuracyProtocol = AccuracyProtocol()
+
+
+def suite_names() -> list[str]:
+    """Names of the suites shipped with rfloc-core."""
+    return toml_preset_names(SUITE_PACKAGE)
+
+
+def load_suite(name_or_path: str | Path) -> BenchConfig:
+    """A shipped suite by name, or a suite TOML file by path."""
+    text = str(name_or_path)
+    if isinstance(name_or_path, Path) or text.endswith(".toml") or Path(text).is_file():
+        return validate_config(BenchConfig, read_toml(Path(text)), text)
+    return validate_config(BenchConfig, read_toml_preset(SUITE_PACKAGE, text, "benchmark"), text)
