@@ -13,7 +13,6 @@ does not import torch; only ``save_checkpoint`` and ``load_checkpoint`` do.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import warnings
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from rfloc_core.__about__ import __version__
 from rfloc_core.atomic import atomic_path, write_text_atomic
 from rfloc_core.errors import RflocError, UnknownNameError, WeightsError
+from rfloc_core.hashing import sha256_file
 from rfloc_core.registry import get_registry
 from rfloc_core.registry._loading import INTERNAL_PLUGIN
 from rfloc_core.registry._registry import KNOWN_FAMILY_PACKAGES
@@ -190,7 +190,7 @@ def save_checkpoint(
         ) from error
     with atomic_path(folder / WEIGHTS_NAME) as temporary:
         save_model(model, str(temporary), metadata={"format": "pt"})
-        sha256 = _sha256(temporary)
+        sha256 = sha256_file(temporary)
     config = dataclasses.replace(config, weights_sha256=sha256)
     write_text_atomic(folder / CONFIG_NAME, config.to_json())
     return folder
@@ -216,7 +216,7 @@ def load_checkpoint(
     _warn_if_changed(config.backbone_plugin, config.backbone_plugin_version, backbone)
     if head.plugin != INTERNAL_PLUGIN:
         _warn_if_changed(config.head_plugin, config.head_plugin_version, head)
-    if _sha256(weights) != config.weights_sha256:
+    if sha256_file(weights) != config.weights_sha256:
         raise CheckpointWeightsError(
             f"{weights} does not have the SHA-256 that config.json records "
             f"({config.weights_sha256[:16]}…), so it is partial or was replaced; save the "
@@ -251,11 +251,6 @@ def _existing(folder: Path, name: str) -> Path:
             "pass the folder that save_checkpoint wrote"
         )
     return path
-
-
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _as_dict(value: _Dumpable | Mapping[str, Any] | None) -> dict[str, Any] | None:

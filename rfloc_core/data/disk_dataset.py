@@ -23,7 +23,8 @@ from rfloc_core.data.datasets import ITEM_DTYPES, Item
 from rfloc_core.data.errors import ChecksumError, DatasetError, FeatureMismatchError
 from rfloc_core.data.feature_config import FeatureConfig
 from rfloc_core.data.scenario import ScenarioConfig
-from rfloc_core.data.storage import FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME, sha256_file
+from rfloc_core.data.storage import FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME
+from rfloc_core.hashing import sha256_file
 
 
 def read_manifest(root: Path) -> dict[str, Any]:

@@ -15,7 +15,6 @@ The manifest is written last: a folder without one is an unfinished run, and rea
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Callable
@@ -31,19 +30,12 @@ from rfloc_core.data.datasets import ITEM_DTYPES, SyntheticDataset
 from rfloc_core.data.errors import ConfigError, DatasetError
 from rfloc_core.data.feature_config import FeatureConfig
 from rfloc_core.data.scenario import SIGNAL_TYPES, ScenarioConfig
+from rfloc_core.hashing import sha256_file
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_NAME = "rfloc-simulated-dataset"
 FORMAT_VERSION = 1
 _NUMPY_DTYPES = {torch.float32: "float32", torch.bool: "bool", torch.int64: "int64"}
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def shard_name(number: int) -> str:

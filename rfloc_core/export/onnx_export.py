@@ -18,7 +18,6 @@ import torch
 from rfloc_core.atomic import atomic_path
 from rfloc_core.contract import INPUT_LAYOUT, INPUT_NAME, ONNX_OPSET
 from rfloc_core.errors import InvalidInputError, RflocError
-from rfloc_core.export.errors import ExportValidationError
 from rfloc_core.export.validation import (
     DEFAULT_BATCH_SIZES,
     FP16_TOLERANCE,
@@ -164,11 +163,8 @@ def export_onnx(
             if validate:
                 report = _validate(model, temporary, fp16, batch_sizes)
                 if not report.passed and not allow_mismatch:
-                    raise ExportValidationError(
-                        f"the ONNX export of {model.backbone_spec.name} differs from PyTorch "
-                        f"beyond atol {report.atol:g} + rtol {report.rtol:g} ({report.summary()})"
-                        "; pass --allow-mismatch to keep it anyway (the miss is recorded in the "
-                        "file's metadata)"
+                    raise report.mismatch_error(
+                        f"the ONNX export of {model.backbone_spec.name}", "the file's metadata"
                     )
                 _set_metadata(temporary, {"rfloc.validation": json.dumps(report.as_dict())})
     finally:

@@ -24,6 +24,7 @@ from rfloc_core.atomic import atomic_path, write_text_atomic
 from rfloc_core.contract import INPUT_NAME
 from rfloc_core.errors import InvalidInputError, RflocError
 from rfloc_core.export.errors import ArtifactError, BackendUnavailableError, ExportValidationError
+from rfloc_core.hashing import sha256_file
 
 SIDECAR_FORMAT = "rfloc-tensorrt-engine"
 MIN_TENSORRT_MAJOR = 10
@@ -124,14 +125,6 @@ def sidecar_path(engine_path: str | os.PathLike[str]) -> Path:
     """``model.engine`` -> ``model.engine.json``."""
     path = Path(engine_path)
     return path.with_suffix(path.suffix + ".json")
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def compute_capability(device: int) -> str:
@@ -323,7 +316,7 @@ def build_engine(
         "compute_capability": compute_capability(device),
         "profile": profile.as_dict(),
         "fp16": fp16,
-        "onnx_sha256": file_sha256(onnx_file),
+        "onnx_sha256": sha256_file(onnx_file),
         "engine_sha256": hashlib.sha256(engine_bytes).hexdigest(),
         "input_shape_without_batch": list(sample),
         "rfloc": onnx_input.metadata,

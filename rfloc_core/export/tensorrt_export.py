@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from rfloc_core.atomic import write_text_atomic
-from rfloc_core.export.errors import BackendUnavailableError, ExportValidationError
+from rfloc_core.export.errors import BackendUnavailableError
 from rfloc_core.export.validation import FP16_TOLERANCE, FP32_TOLERANCE, validate
 from rfloc_core.model import LocalizationNet
 
@@ -66,10 +66,8 @@ def export_tensorrt(
     )
     if not report.passed and not allow_mismatch:
         engine_path.unlink(missing_ok=True)
-        raise ExportValidationError(
-            f"the TensorRT engine of {model.backbone_spec.name} differs from PyTorch beyond "
-            f"atol {report.atol:g} + rtol {report.rtol:g} ({report.summary()}); pass "
-            "--allow-mismatch to keep it anyway (the miss is recorded in its sidecar)"
+        raise report.mismatch_error(
+            f"the TensorRT engine of {model.backbone_spec.name}", "its sidecar"
         )
     sidecar = engine_path.with_suffix(engine_path.suffix + ".json")
     record = json.loads(sidecar.read_text(encoding="utf-8"))

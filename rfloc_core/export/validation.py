@@ -52,6 +52,14 @@ class ValidationReport:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self) | {"passed": self.passed}
 
+    def mismatch_error(self, what: str, recorded_in: str) -> ExportValidationError:
+        """The error for a tolerance miss of ``what`` ("the ONNX export of resnet18")."""
+        return ExportValidationError(
+            f"{what} differs from PyTorch beyond atol {self.atol:g} + rtol {self.rtol:g} "
+            f"({self.summary()}); pass --allow-mismatch to keep it anyway (the miss is recorded "
+            f"in {recorded_in})"
+        )
+
     def summary(self) -> str:
         parts = [
             f"{name}: max abs {d.max_abs:.3g}, max rel {d.max_rel:.3g}"

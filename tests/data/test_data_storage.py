@@ -16,7 +16,8 @@ from rfloc_core.data.disk_dataset import DiskDataset
 from rfloc_core.data.errors import ChecksumError, ConfigError, DatasetError, FeatureMismatchError
 from rfloc_core.data.feature_config import FeatureConfig
 from rfloc_core.data.scenario import ScenarioConfig
-from rfloc_core.data.storage import sha256_file, simulate_to_disk
+from rfloc_core.data.storage import simulate_to_disk
+from rfloc_core.hashing import sha256_file
 
 
 @pytest.fixture(scope="module")
