@@ -14,7 +14,7 @@ import torch
 from rfloc_core import create_model
 from rfloc_core.checkpoint import save_checkpoint
 from rfloc_core.data.scenario import load_scenario
-from rfloc_core.export import onnx_export
+from rfloc_core.export import validation
 from rfloc_core.export.errors import ArtifactError, ExportValidationError
 from rfloc_core.export.onnx_export import export_onnx, read_validation
 from rfloc_core.export.predict import predict
@@ -75,7 +75,7 @@ def test_a_tolerance_miss_fails_unless_allowed_and_is_then_recorded(
     checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model = load_runtime(checkpoint).model
-    monkeypatch.setattr(onnx_export, "FP32_TOLERANCE", (-1.0, 0.0))  # nothing can pass
+    monkeypatch.setattr(validation, "FP32_TOLERANCE", (-1.0, 0.0))  # nothing can pass
     with pytest.raises(ExportValidationError, match="pass --allow-mismatch"):
         export_onnx(model, tmp_path / "strict.onnx", batch_sizes=(1,))
     assert not (tmp_path / "strict.onnx").exists()

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 import torch
 
 from rfloc_core.atomic import atomic_path
@@ -20,8 +19,6 @@ from rfloc_core.contract import INPUT_LAYOUT, INPUT_NAME, ONNX_OPSET
 from rfloc_core.errors import InvalidInputError, RflocError
 from rfloc_core.export.validation import (
     DEFAULT_BATCH_SIZES,
-    FP16_TOLERANCE,
-    FP32_TOLERANCE,
     ValidationReport,
     validate,
 )
@@ -182,9 +179,8 @@ def _validate(
         model,
         runtime.run,
         runtime="onnxruntime-cpu",
-        tolerance=FP16_TOLERANCE if fp16 else FP32_TOLERANCE,
+        fp16=fp16,
         batch_sizes=batch_sizes,
-        input_dtype=np.float16 if fp16 else np.float32,
     )
 
 

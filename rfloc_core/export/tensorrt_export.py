@@ -7,11 +7,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
-
 from rfloc_core.atomic import write_text_atomic
 from rfloc_core.export.errors import BackendUnavailableError
-from rfloc_core.export.validation import FP16_TOLERANCE, FP32_TOLERANCE, validate
+from rfloc_core.export.validation import validate
 from rfloc_core.model import LocalizationNet
 
 TIMING_CACHE_NAME = "tensorrt-timing.cache"
@@ -60,9 +58,8 @@ def export_tensorrt(
         model,
         runtime.run,
         runtime="tensorrt",
-        tolerance=FP16_TOLERANCE if fp16 else FP32_TOLERANCE,
+        fp16=fp16,
         batch_sizes=sizes,
-        input_dtype=np.float16 if fp16 else np.float32,
     )
     if not report.passed and not allow_mismatch:
         engine_path.unlink(missing_ok=True)

@@ -127,13 +127,14 @@ def validate(
     run: Callable[[np.ndarray], Mapping[str, np.ndarray]],
     *,
     runtime: str,
-    tolerance: tuple[float, float] = FP32_TOLERANCE,
+    fp16: bool = False,
     batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES,
-    input_dtype: type[np.floating[Any]] = np.float32,
 ) -> ValidationReport:
     """Run ``run`` and the eager float32 ``model`` on fresh random and simulated inputs at
-    each batch size and compare every output; ``run`` gets its inputs as ``input_dtype``."""
-    atol, rtol = tolerance
+    each batch size and compare every output, with the float16 or float32 tolerance; ``run``
+    gets its inputs in float16 for an fp16 export."""
+    atol, rtol = FP16_TOLERANCE if fp16 else FP32_TOLERANCE
+    input_dtype = np.float16 if fp16 else np.float32
     kinds = ["random", "simulated"]
     report = ValidationReport(runtime, atol, rtol, tuple(batch_sizes), ())
     was_training = model.training
