@@ -7,9 +7,9 @@
 #   env.txt          nvidia-smi and the Python packages this machine has
 #   install.txt      making the plugins' entry points visible (see register_plugins)
 #   tests_gpu.txt    pytest -m "gpu or tensorrt" (junit: pytest_gpu.xml)
-#   latency_gpu.txt  benchmarks.runtime_latency on cuda (rows: latency_gpu.json)
+#   bench_gpu.txt    rfloc bench --suite benchmarks/suites/gpu-check.toml: every GPU runtime
+#                    and the quick accuracy budget trained on the GPU (report: bench-gpu/)
 #   data_gpu.txt     benchmarks.data on cuda
-#   train_gpu.txt    a one-epoch bf16 dev_test training run (MLflow store: mlflow.db)
 # A failing step does not stop the others; summary.txt lists every step's exit status and the
 # script exits 1 when any failed. All steps together stay under TOTAL_S seconds.
 set -u
@@ -166,18 +166,13 @@ TEST_DIRS=(tests plugins/*/tests)
 run_step tests tests_gpu.txt 90 "$PYTHON" -m pytest -m "gpu or tensorrt" -rs -p no:cacheprovider \
     --junitxml="$OUT/pytest_gpu.xml" "${TEST_DIRS[@]}"
 
-# (d) runtimes side by side; the JSON is rewritten after each backbone, so a timeout keeps rows
-run_step latency latency_gpu.txt 170 "$PYTHON" -m benchmarks.runtime_latency --device cuda \
-    --backends torch torch-bf16 torch-compile onnxruntime-cuda onnxruntime-trt tensorrt \
-    --batch-sizes 1 8 32 --min-seconds 1 --min-iterations 30 --out "$OUT/latency_gpu.json"
+# (d) the benchmark suite on the GPU; each finished cell is saved, so a timeout keeps them and
+# `rfloc bench ... --resume` (or a second run of this script with the same OUT) finishes it
+run_step bench bench_gpu.txt 270 "$PYTHON" -m rfloc_core bench --no-progress \
+    --suite benchmarks/suites/gpu-check.toml --out "$OUT/bench-gpu" --resume
 
 # (e) simulation and features on the GPU
 run_step data data_gpu.txt 35 "$PYTHON" -m benchmarks.data --device cuda --seconds 4
-
-# (f) one short bf16 training epoch
-run_step train train_gpu.txt 110 "$PYTHON" -m rfloc_core train --preset dev_test --no-progress \
-    accelerator=gpu devices=1 precision=bf16-mixed epochs=1 train_samples=2048 \
-    "output_dir=$OUT/runs"
 
 {
     echo "step      exit"

@@ -35,6 +35,13 @@ class LatencyProtocol(_Strict):
     warmup_iterations: int = Field(default=10, ge=0, le=100_000, description="untimed calls")
     min_iterations: int = Field(default=50, ge=1, le=1_000_000, description="timed calls")
     min_seconds: float = Field(default=2.0, gt=0.0, le=3600.0, description="timed seconds")
+    rounds: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description="interleaved rounds: each backend is timed once per round, the iterations "
+        "and seconds shared between rounds",
+    )
 
 
 class AccuracyProtocol(_Strict):

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from rfloc_core.__about__ import __version__
+from rfloc_core.bench.cli import bench, report
 from rfloc_core.cli.models_cmd import models
 from rfloc_core.cli.plugins_cmd import plugins
 from rfloc_core.data.cli import simulate
@@ -53,6 +54,8 @@ app.command("train")(train)
 app.command("evaluate")(evaluate)
 app.command("export")(export)
 app.command("predict")(predict)
+app.command("bench")(bench)
+app.command("report")(report)
 
 
 def main() -> None:

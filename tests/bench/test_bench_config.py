@@ -13,7 +13,13 @@ def test_the_three_suites_ship_and_load() -> None:
     quick = load_suite("quick")
     assert quick.latency.device == "cpu"
     assert set(quick.latency.backends) == {"torch", "onnxruntime"}
-    assert quick.backbones == ("convnext_atto", "resnet18", "vit_tiny_patch16", "efficientnet_b0")
+    assert quick.backbones[:4] == (
+        "convnext_atto",
+        "resnet18",
+        "vit_tiny_patch16",
+        "efficientnet_b0",
+    )
+    assert quick.accuracy.scenario == "rss-ideal"
     assert load_suite("gpu-full").latency.device == "cuda"
     assert "tensorrt" in load_suite("gpu-full").latency.backends
 
@@ -28,3 +34,11 @@ def test_a_suite_file_and_its_errors(tmp_path: Path) -> None:
         load_suite(path)
     with pytest.raises(ConfigError, match="cpu-full, gpu-full, quick"):
         load_suite("slow")
+
+
+def test_the_gpu_check_suite_in_benchmarks_loads() -> None:
+    from pathlib import Path
+
+    suite = load_suite(Path(__file__).parents[2] / "benchmarks" / "suites" / "gpu-check.toml")
+    assert suite.latency.device == "cuda"
+    assert "tensorrt" in suite.latency.backends

@@ -4,8 +4,6 @@ import csv
 import io
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from rfloc_core.bench.results import (
     pareto_front,
 )
 from rfloc_core.errors import RflocError
+from tests.bench.chromium import CHROMIUM, NO_CHROMIUM, assert_renders_without_console_errors
 
 MODELS = (
     ("resnet18", "resnet", 11.2),
@@ -29,7 +28,6 @@ MODELS = (
 )
 TENSORRT_REASON = "TensorRT is not installed (pip install tensorrt) and no CUDA GPU is visible"
 ERROR_REASON = "onnxruntime crashed: Conv kernel not implemented for this shape"
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 
 
 def _environment(label: str) -> dict[str, Any]:
@@ -288,32 +286,8 @@ def test_pareto_front() -> None:
     assert pareto_front([(1.0, float("nan")), (2.0, 2.0), (3.0, 2.0)]) == [1]
 
 
-def _chromium() -> str | None:
-    return next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
-
-
-@pytest.mark.skipif(_chromium() is None, reason="no Chromium binary on PATH (apt install chromium)")
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 def test_report_renders_in_headless_chromium_without_console_errors(
     report_dir: Path, tmp_path: Path
 ) -> None:
-    screenshot = tmp_path / "report.png"
-    command = [
-        str(_chromium()),
-        "--headless",
-        "--disable-gpu",
-        "--no-sandbox",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        f"--screenshot={screenshot}",
-        "--window-size=1400,2000",
-        "--enable-logging=stderr",
-        "--v=0",
-        (report_dir / "report.html").as_uri(),
-    ]
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-    assert screenshot.is_file() and screenshot.stat().st_size > 0, finished.stderr
-    page_errors = [
-        line
-        for line in finished.stderr.splitlines()
-        if "Uncaught" in line or re.search(r"CONSOLE\(\d+\)", line)
-    ]
-    assert not page_errors, page_errors
+    assert_renders_without_console_errors(report_dir / "report.html", tmp_path)

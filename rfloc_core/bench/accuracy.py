@@ -1,0 +1,264 @@
+"""The accuracy harness: every backbone trained with one budget and seed on one scenario,
+then tested on one held-out test set beside the classical baselines and the Cramér–Rao bound.
+
+A run (model, seed) ends as a ``RunOutcome``: the per-sample errors of the model and of each
+baseline on the test set, which is the same for every model and seed (the test split of the
+suite's first seed). ``accuracy_rows`` pools a model's seeds into one report row and adds one
+reference row per baseline.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rfloc_core.bench.config import AccuracyProtocol
+from rfloc_core.bench.results import AccuracyRow, Calibration, ErrorCdf
+from rfloc_core.data.metrics import mahalanobis2, position_errors_m, summarize_errors
+from rfloc_core.evaluation.plots import coverage_curve
+
+CDF_POINTS = 200
+CALIBRATION_LEVELS_SIGMA = tuple(np.linspace(0.0, 3.5, 36).tolist())
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """One trained model on the suite's test set; errors in metres, one per sample."""
+
+    model: str
+    family: str
+    seed: int
+    train_seconds: float
+    errors_m: list[float]
+    mahalanobis2: list[float] | None
+    """Squared Mahalanobis distance of each truth from the predicted Gaussian (None: no
+    covariance from this head)."""
+    nll: list[float]
+    crb_rmse_m: float
+    baseline_errors_m: dict[str, list[float]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunOutcome:
+        return cls(**data)
+
+
+def training_overrides(
+    model_name: str, protocol: AccuracyProtocol, seed: int, device: torch.device
+) -> list[str]:
+    """``key=value`` overrides on the suite's training preset: the same budget for all."""
+    overrides = [
+        f"model.backbone={model_name}",
+        f"scenario={protocol.scenario}",
+        f"epochs={protocol.epochs}",
+        f"train_samples={protocol.train_samples}",
+        f"val_samples={protocol.val_samples}",
+        f"seed={seed}",
+    ]
+    if device.type == "cuda":
+        overrides += ["accelerator=gpu", "precision=auto"]
+    return overrides
+
+
+@contextmanager
+def quiet_training() -> Iterator[None]:
+    """Lightning's start-up lines and warnings held back, so the live display stays readable;
+    errors still raise."""
+    loggers = [logging.getLogger(name) for name in ("lightning", "lightning.pytorch")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def train_model(
+    model_name: str,
+    protocol: AccuracyProtocol,
+    seed: int,
+    run_dir: Path,
+    *,
+    device: torch.device,
+    tracking: bool,
+) -> Path:
+    """Train (or resume, where ``run_dir`` holds resume state) and return the best checkpoint."""
+    from rfloc_core.training import load_train_config, train
+    from rfloc_core.training.callbacks import RESUME_DIR, RESUME_STATE
+
+    with quiet_training():
+        if (run_dir / RESUME_DIR / RESUME_STATE).is_file():
+            result = train(run_dir=run_dir, resume=True, progress=False, tracking=tracking)
+        else:
+            if run_dir.exists():
+                shutil.rmtree(run_dir)  # cut short before its first saved state: nothing to keep
+            overrides = training_overrides(model_name, protocol, seed, device)
+            config = load_train_config(protocol.training_preset, overrides)
+            result = train(config, run_dir=run_dir, progress=False, tracking=tracking)
+    assert result is not None  # the launching process always gets the result
+    return result.best_checkpoint
+
+
+def evaluate_on_test_set(
+    checkpoint: Path, protocol: AccuracyProtocol, *, device: torch.device
+) -> tuple[dict[str, Any], float]:
+    """Per-sample outcome fields of ``checkpoint`` and the baselines on the test set, and the
+    test set's Cramér–Rao RMSE bound (m)."""
+    from rfloc_core.checkpoint import load_checkpoint
+    from rfloc_core.data.scenario import load_scenario
+    from rfloc_core.evaluation.evaluate import checkpoint_features, evaluate_samples
+
+    model, config = load_checkpoint(checkpoint, map_location=str(device))
+    evaluation, estimates = evaluate_samples(
+        model.eval(),
+        load_scenario(protocol.scenario),
+        checkpoint_features(config),
+        samples=protocol.test_samples,
+        seed=protocol.seeds[0],
+        split="test",
+        device=str(device),
+    )
+    truth = estimates.truth_m
+    distance2 = None
+    if estimates.model_covariance_m2 is not None:
+        distance2 = mahalanobis2(
+            estimates.model_position_m, truth, estimates.model_covariance_m2
+        ).tolist()
+    fields = {
+        "errors_m": position_errors_m(estimates.model_position_m, truth).tolist(),
+        "mahalanobis2": distance2,
+        "nll": estimates.model_nll.tolist(),
+        "baseline_errors_m": {
+            name: position_errors_m(position, truth).tolist()
+            for name, position in estimates.baselines_m.items()
+        },
+    }
+    return fields, evaluation.crb_rmse_m
+
+
+def train_and_test(
+    model_name: str,
+    family: str,
+    protocol: AccuracyProtocol,
+    seed: int,
+    run_dir: Path,
+    *,
+    device: torch.device,
+    tracking: bool,
+) -> RunOutcome:
+    started_s = time.perf_counter()
+    checkpoint = train_model(model_name, protocol, seed, run_dir, device=device, tracking=tracking)
+    train_seconds = time.perf_counter() - started_s
+    fields, crb_rmse_m = evaluate_on_test_set(checkpoint, protocol, device=device)
+    return RunOutcome(
+        model=model_name,
+        family=family,
+        seed=seed,
+        train_seconds=train_seconds,
+        crb_rmse_m=crb_rmse_m,
+        **fields,
+    )
+
+
+def error_cdf(errors_m: Sequence[float]) -> ErrorCdf:
+    """At most ``CDF_POINTS`` evenly spaced quantiles of the errors, ascending."""
+    values = np.asarray(errors_m, dtype=np.float64)
+    points = min(CDF_POINTS, values.size)
+    return {"errors_m": np.quantile(values, np.linspace(0.0, 1.0, points)).tolist()}
+
+
+def calibration(distance2: Sequence[float]) -> Calibration:
+    expected, observed = coverage_curve(np.asarray(distance2), CALIBRATION_LEVELS_SIGMA)
+    return {"expected": expected.tolist(), "observed": observed.tolist()}
+
+
+def _row(
+    name: str,
+    family: str | None,
+    kind: str,
+    protocol: AccuracyProtocol,
+    errors_m: Sequence[float],
+    crb_rmse_m: float | None,
+) -> AccuracyRow:
+    summary = summarize_errors(torch.as_tensor(errors_m, dtype=torch.float64))
+    finite_bound = crb_rmse_m is not None and np.isfinite(crb_rmse_m) and crb_rmse_m > 0
+    return {
+        "model": name,
+        "family": family,
+        "kind": kind,  # type: ignore[typeddict-item]
+        "scenario": protocol.scenario,
+        "seeds": list(protocol.seeds),
+        "train_samples": protocol.train_samples if kind == "model" else None,
+        "test_samples": protocol.test_samples,
+        "status": "ok",
+        "reason": None,
+        "error_mean_m": summary.mean_m,
+        "error_median_m": summary.median_m,
+        "error_p68_m": summary.p68_m,
+        "error_p95_m": summary.p95_m,
+        "error_rmse_m": summary.rmse_m,
+        "ratio_to_crb": summary.rmse_m / crb_rmse_m if finite_bound else None,  # type: ignore[operator]
+        "inside_1sigma": None,
+        "inside_2sigma": None,
+        "nll_mean": None,
+        "train_seconds": None,
+        "error_cdf": error_cdf(errors_m),
+        "calibration": None,
+    }
+
+
+def failed_row(
+    model_name: str, family: str, protocol: AccuracyProtocol, reason: str
+) -> AccuracyRow:
+    row: dict[str, Any] = dict.fromkeys(AccuracyRow.__annotations__)
+    row |= {
+        "model": model_name,
+        "family": family,
+        "kind": "model",
+        "scenario": protocol.scenario,
+        "seeds": list(protocol.seeds),
+        "train_samples": protocol.train_samples,
+        "test_samples": protocol.test_samples,
+        "status": "error",
+        "reason": reason,
+    }
+    return row  # type: ignore[return-value]
+
+
+def model_row(outcomes: Sequence[RunOutcome], protocol: AccuracyProtocol) -> AccuracyRow:
+    """A model's seeds pooled into one row."""
+    first = outcomes[0]
+    errors_m = [e for outcome in outcomes for e in outcome.errors_m]
+    row = _row(first.model, first.family, "model", protocol, errors_m, first.crb_rmse_m)
+    if all(outcome.mahalanobis2 is not None for outcome in outcomes):
+        distance2 = np.asarray([d for o in outcomes for d in o.mahalanobis2 or []])
+        row["inside_1sigma"] = float((distance2 <= 1.0).mean())
+        row["inside_2sigma"] = float((distance2 <= 4.0).mean())
+        row["calibration"] = calibration(distance2.tolist())
+    row["nll_mean"] = float(np.mean([n for outcome in outcomes for n in outcome.nll]))
+    row["train_seconds"] = float(sum(outcome.train_seconds for outcome in outcomes))
+    return row
+
+
+def baseline_rows(outcome: RunOutcome, protocol: AccuracyProtocol) -> list[AccuracyRow]:
+    """The classical estimators on the test set (they do not depend on the model)."""
+    return [
+        _row(name, None, "baseline", protocol, errors_m, outcome.crb_rmse_m)
+        for name, errors_m in sorted(outcome.baseline_errors_m.items())
+    ]
