@@ -32,8 +32,8 @@ def headline_table(results: Mapping[str, Any]) -> tuple[list[str], list[list[str
         figures = next((row for row in cells if row["params_m"] is not None), None)
         row = [
             model,
-            format_number(figures["params_m"]) if figures else "-",
-            format_number(figures["gflops"]) if figures else "-",
+            format_number(figures["params_m"]) if figures else "—",
+            format_number(figures["gflops"]) if figures else "—",
         ]
         for backend in backends:
             found = next(
@@ -46,14 +46,14 @@ def headline_table(results: Mapping[str, Any]) -> tuple[list[str], list[list[str
     for baseline in results["accuracy"]:
         if baseline["kind"] == "baseline":
             name = f"{baseline['model']} (baseline)"
-            dashes = ["-"] * (2 + len(backends))
+            dashes = ["—"] * (2 + len(backends))
             rows.append([name, *dashes, *_accuracy_cells(baseline)])
     return headers, rows
 
 
 def _latency_text(row: Mapping[str, Any] | None) -> str:
     if row is None:
-        return "-"
+        return "—"
     if row["status"] == "ok":
         return format_number(row["p50_ms"])
     return str(row["status"])
@@ -61,8 +61,8 @@ def _latency_text(row: Mapping[str, Any] | None) -> str:
 
 def _accuracy_cells(row: Mapping[str, Any] | None) -> list[str]:
     if row is None:
-        return ["-"] * 4
+        return ["—"] * 4
     if row["status"] != "ok":
-        return [row["status"], "-", "-", "-"]
+        return [row["status"], "—", "—", "—"]
     keys = ("error_median_m", "error_p95_m", "ratio_to_crb", "inside_1sigma")
     return [format_number(row[key]) for key in keys]

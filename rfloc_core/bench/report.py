@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rfloc_core.atomic import write_text_atomic
+from rfloc_core.bench.headline import headline_table
 from rfloc_core.bench.report_html import render_html
 from rfloc_core.bench.results import (
     BackendKey,
@@ -160,6 +161,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     rows = latency_rows_for_table(results)
     sections = [
         _markdown_title(results),
+        *_markdown_summary(results),
         _markdown_hardware(results),
         _markdown_latency(group_by_backend(rows)),
         _markdown_accuracy(results),
@@ -190,6 +192,20 @@ def _markdown_title(results: Mapping[str, Any]) -> str:
     started, finished = results["started_utc"] or "?", results["finished_utc"] or "?"
     lines += ["", f"Started {_md_text(started)}, finished {_md_text(finished)} (UTC)."]
     return "\n".join(lines)
+
+
+def _markdown_summary(results: Mapping[str, Any]) -> list[str]:
+    """The headline table, for the report of one machine (merged reports compare per machine
+    in the sections below)."""
+    if "environment" not in results:
+        return []
+    headers, rows = headline_table(results)
+    machine = _md_text(results["environment"]["label"])
+    return [
+        f"## Summary\n\nMeasured on {machine}. Latency: median of single calls; accuracy: "
+        "the same held-out test set for every row.\n\n"
+        + _md_table(headers, [[_md_text(cell) for cell in row] for row in rows])
+    ]
 
 
 def _markdown_hardware(results: Mapping[str, Any]) -> str:

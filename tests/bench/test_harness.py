@@ -13,7 +13,7 @@ from torch import nn
 from rfloc_core.bench.accuracy import RunOutcome, baseline_rows, model_row
 from rfloc_core.bench.backends import Target
 from rfloc_core.bench.latency import measure_latency
-from rfloc_core.bench.results import validate_results
+from rfloc_core.bench.results import format_number, validate_results
 from rfloc_core.bench.runner import BenchSelectionError, run_suite
 from rfloc_core.bench.store import BenchStoreError
 from rfloc_core.model import create_model
@@ -119,7 +119,11 @@ def test_a_model_that_cannot_be_built_does_not_stop_the_others(
         "report.md",
         "report.html",
     }
-    assert "toybroken" in (out / "report.md").read_text()
+    markdown = (out / "report.md").read_text()
+    summary = markdown.split("## Summary", 1)[1].split("## Hardware", 1)[0]
+    torch_b1 = next(r for r in working if r["backend"] == "torch" and r["batch_size"] == 1)
+    assert f"| toynet | {format_number(torch_b1['params_m'])} |" in summary
+    assert "| toybroken | — | — | error | error |" in summary
     with pytest.raises(BenchStoreError, match="--resume"):
         run_suite(suite, out, progress=False, tracking=False)
     if CHROMIUM is not None:
