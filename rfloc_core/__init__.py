@@ -18,6 +18,7 @@ from rfloc_core.errors import (
 )
 from rfloc_core.hookspecs import hookimpl
 from rfloc_core.lazy import lazy_getattr
+from rfloc_core.plugin_api import RFLOC_PLUGIN_API
 from rfloc_core.registry import get_registry
 from rfloc_core.specs import (
     BackboneSpec,
@@ -53,6 +54,7 @@ __all__ = [
     "DEFAULT_INPUT_SIZE",
     "DEFAULT_RECEIVERS",
     "ONNX_OPSET",
+    "RFLOC_PLUGIN_API",
     "BackboneSpec",
     "ExporterSpec",
     "HeadSpec",

@@ -1,4 +1,8 @@
-"""The hooks a plugin implements. Hooks are never removed within a plugin API major version.
+"""The hooks a plugin implements, under plugin API ``rfloc_core.plugin_api.RFLOC_PLUGIN_API``.
+
+Hook specs are never removed, renamed or changed in meaning within a plugin API major
+version; a minor version may add hooks. A plugin module declares the API it was built for as
+``RFLOC_PLUGIN_API = (major, minor)`` beside its ``@hookimpl`` functions.
 
 Each hook takes no arguments and returns a sequence of specs: plain data whose ``build``
 callable imports torch (or timm, torchvision) only when it is called.

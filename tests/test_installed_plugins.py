@@ -3,11 +3,13 @@ the proof that each family installs alone. Tox sets RFLOC_EXPECT_PLUGINS for thi
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 
 import pytest
 
+from rfloc_core.plugin_api import RFLOC_PLUGIN_API
 from rfloc_core.registry import get_registry
 
 FAMILIES = ("convnext", "efficientnet", "resnet", "vit")
@@ -38,3 +40,9 @@ def test_other_families_cannot_be_imported(family):
 def test_listed_backbones_come_only_from_expected_families():
     families = {spec.family for spec in get_registry(refresh=True).backbones()}
     assert families == expected_families()
+
+
+def test_each_expected_plugin_declares_the_current_plugin_api():
+    for family in expected_families():
+        module = importlib.import_module(f"rfloc_{family}")
+        assert module.RFLOC_PLUGIN_API == RFLOC_PLUGIN_API, family

@@ -11,6 +11,7 @@ from rich.console import Console
 from rfloc_core.__about__ import __version__
 from rfloc_core.bench.cli import bench, report
 from rfloc_core.cli.models_cmd import models
+from rfloc_core.cli.plugin_cmd import plugin_app
 from rfloc_core.cli.plugins_cmd import plugins
 from rfloc_core.data.cli import simulate
 from rfloc_core.errors import RflocError
@@ -56,6 +57,7 @@ app.command("export")(export)
 app.command("predict")(predict)
 app.command("bench")(bench)
 app.command("report")(report)
+app.add_typer(plugin_app, name="plugin")
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from rfloc_core.registry import get_registry
 HEADERS = {
     "name": "plugin",
     "version": "version",
+    "api": "plugin API",
     "distribution": "distribution",
     "state": "state",
     "hooks": "hooks",
@@ -27,17 +28,21 @@ def plugins(
         OutputFormat, typer.Option("--format", "-f", help="table, csv or json.")
     ] = OutputFormat.table,
 ) -> None:
-    """List installed rfloc plugins: version, distribution, hooks, spec counts and errors.
+    """List installed rfloc plugins: version, plugin API, distribution, hooks, spec counts and
+    errors.
 
     A plugin that fails to import or returns invalid specs is shown with its error while the
-    others keep working. Set RFLOC_STRICT_PLUGINS=1 to make such failures fatal,
-    RFLOC_PLUGINS=a,b to load only those plugins, RFLOC_DISABLE_PLUGINS=a,b to skip some.
+    others keep working; one built for another plugin API major version (or a newer minor
+    than this core's) is shown as incompatible and not loaded. Set RFLOC_STRICT_PLUGINS=1 to
+    make such failures fatal, RFLOC_PLUGINS=a,b to load only those plugins,
+    RFLOC_DISABLE_PLUGINS=a,b to skip some.
     """
     registry = get_registry()
     rows = [
         {
             "name": p.name,
             "version": p.version,
+            "api": p.api or None,
             "distribution": p.distribution,
             "state": (p.skip_reason and f"skipped ({p.skip_reason})") or p.state,
             "hooks": [h.removeprefix("rfloc_") for h in p.hooks],

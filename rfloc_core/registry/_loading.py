@@ -10,6 +10,7 @@ from types import ModuleType
 
 from rfloc_core.__about__ import __version__ as core_version
 from rfloc_core.hookspecs import ENTRY_POINT_GROUP
+from rfloc_core.plugin_api import RFLOC_PLUGIN_API, declared_api, incompatibility
 from rfloc_core.registry._selection import PluginSelection
 
 INTERNAL_PLUGIN = "core"
@@ -27,6 +28,9 @@ class PluginRecord:
     module: ModuleType | None = None
     skip_reason: str | None = None
     errors: list[str] = field(default_factory=list)
+    api: tuple[int, int] | None = None
+    """The plugin API the module declares (or is taken to be built for); None until loaded."""
+    incompatible: bool = False
 
 
 def _short_exception(error: BaseException) -> str:
@@ -53,6 +57,7 @@ def load_plugins(selection: PluginSelection) -> list[PluginRecord]:
             version=core_version,
             internal=True,
             module=importlib.import_module(INTERNAL_MODULE),
+            api=RFLOC_PLUGIN_API,
         )
     ]
     by_name: dict[str, PluginRecord] = {}
@@ -86,8 +91,21 @@ def load_plugins(selection: PluginSelection) -> list[PluginRecord]:
                 f"functions, got {type(loaded).__name__}"
             )
             continue
-        record.module = loaded
+        _accept_if_compatible(record, loaded)
     return records
+
+
+def _accept_if_compatible(record: PluginRecord, module: ModuleType) -> None:
+    """Keep ``module`` for hook registration only when its declared plugin API fits."""
+    api, problem = declared_api(module)
+    record.api = api
+    if problem is None and api is not None:
+        problem = incompatibility(api, record.distribution)
+    if problem is not None:
+        record.errors.append(problem)
+        record.incompatible = True
+        return
+    record.module = module
 
 
 def describe_exception(error: BaseException) -> str:

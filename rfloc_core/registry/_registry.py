@@ -13,6 +13,7 @@ import pluggy
 
 from rfloc_core import hookspecs
 from rfloc_core.errors import PluginError, UnknownNameError
+from rfloc_core.plugin_api import format_api
 from rfloc_core.registry._loading import PluginRecord, describe_exception, load_plugins
 from rfloc_core.registry._selection import ONLY_VAR, STRICT_VAR, PluginSelection
 from rfloc_core.registry._validation import validate_specs
@@ -35,7 +36,7 @@ KNOWN_FAMILY_PACKAGES = {
 }
 """Families published by the project, so that a missing one can be named for install."""
 
-State = Literal["loaded", "failed", "skipped", "internal"]
+State = Literal["loaded", "failed", "incompatible", "skipped", "internal"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class PluginInfo:
     spec_counts: dict[str, int]
     errors: tuple[str, ...]
     skip_reason: str | None = None
+    api: str = ""
+    """The plugin API version it was built for, as "major.minor"; empty when not imported."""
 
 
 class _Index(Generic[SpecT]):
@@ -201,6 +204,8 @@ def _state(record: PluginRecord) -> State:
         return "internal"
     if record.skip_reason:
         return "skipped"
+    if record.incompatible:
+        return "incompatible"
     return "failed" if record.errors and record.module is None else "loaded"
 
 
@@ -236,6 +241,7 @@ def build_registry(selection: PluginSelection) -> Registry:
             },
             errors=tuple(r.errors),
             skip_reason=r.skip_reason,
+            api=format_api(r.api) if r.api else "",
         )
         for r in records.values()
     )

@@ -15,6 +15,8 @@ from rfloc_core import BackboneSpec, InputConstraints, hookimpl
 from rfloc_core.timm_backbones import timm_backbone_spec
 
 __version__ = version("rfloc-vit")
+RFLOC_PLUGIN_API = (1, 0)
+"""The rfloc plugin API this plugin is built for (major, minor)."""
 
 FAMILY = "vit"
 CONSTRAINTS = InputConstraints(min_size=(16, 16), multiple_of=(16, 16), fixed_size=True)

@@ -1,0 +1,47 @@
+"""``rfloc plugin new``: write a complete plugin package from templates.
+
+The package holds a pyproject.toml declaring the ``rfloc`` entry point, a module with one
+backbone spec and its ``RFLOC_PLUGIN_API``, tests that run the conformance kit, and a README.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rfloc_core.atomic import write_text_atomic
+from rfloc_core.scaffold.plan import PluginPlan, ScaffoldError, checked_name, plan_plugin
+from rfloc_core.scaffold.templates import render
+
+
+def new_plugin(
+    plugin: str,
+    out: str | Path = ".",
+    *,
+    family: str | None = None,
+    timm_model: str | None = None,
+) -> Path:
+    """Write the package for plugin ``plugin`` into ``out/rfloc-<plugin>``; return that folder.
+
+    With ``timm_model`` the backbone wraps that timm model, its feature dimension measured on
+    the meta device and its default published weights declared; without it, a small
+    convolutional network to replace.
+    """
+    plan = plan_plugin(plugin, family=family)  # fail on a bad name before probing timm
+    if timm_model is not None:
+        checked_name(timm_model, "--timm-model")
+    folder = Path(out) / plan.folder
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise ScaffoldError(
+            f"expected a new or empty folder for the plugin package, but {folder} already "
+            "exists with content; choose another --out or NAME, or remove that folder"
+        )
+    if timm_model is not None:
+        from rfloc_core.scaffold.timm_probe import probe_timm_model
+
+        plan = plan_plugin(plugin, family=family, timm=probe_timm_model(timm_model))
+    for relative, text in render(plan).items():
+        write_text_atomic(folder / relative, text)
+    return folder
+
+
+__all__ = ["PluginPlan", "ScaffoldError", "new_plugin"]
