@@ -166,6 +166,7 @@ def train_and_test(
     checkpoint = train_model(model_name, protocol, seed, run_dir, device=device, tracking=tracking)
     train_seconds = time.perf_counter() - started_s
     fields, crb_rmse_m = evaluate_on_test_set(checkpoint, protocol, device=device)
+    _drop_resume_state(run_dir)
     return RunOutcome(
         model=model_name,
         family=family,
@@ -174,6 +175,14 @@ def train_and_test(
         crb_rmse_m=crb_rmse_m,
         **fields,
     )
+
+
+def _drop_resume_state(run_dir: Path) -> None:
+    """A finished run needs no resume state (weights and optimizer moments, the bulk of the
+    run folder); its best and last checkpoints stay."""
+    from rfloc_core.training.callbacks import RESUME_DIR
+
+    shutil.rmtree(run_dir / RESUME_DIR, ignore_errors=True)
 
 
 def error_cdf(errors_m: Sequence[float]) -> ErrorCdf:

@@ -402,7 +402,7 @@ def _draw_pareto(
     axes.set_ylabel("median position error (m)")
     axes.set_title(_plain(name))
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(loc="best", fontsize="small")
+    figure.legend(loc="outside lower center", ncol=3, fontsize="small")
     return figure
 
 

@@ -89,6 +89,9 @@ def test_killed_benchmark_resumes_skipping_finished_cells(
     baselines = {row["model"] for row in results["accuracy"] if row["kind"] == "baseline"}
     assert baselines == {"rss_mle", "weighted_centroid"}
     assert results["crb_rmse_m"] > 0
+    for seed in (0, 1):
+        run_dir = out / "runs" / f"toynet-seed{seed}"
+        assert (run_dir / "best").is_dir() and not (run_dir / "resume").exists()
 
     client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
     experiment = client.get_experiment_by_name(BENCH_EXPERIMENT)
