@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_runner import run_rfloc
-from tests.test_third_party_plugin import pip_install, write_package
+from tests.plugin_packages import pip_install, write_package
 from tests.toy_plugins import TOY_BACKBONE
 
 EXTRAS = textwrap.dedent(

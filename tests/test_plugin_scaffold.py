@@ -4,9 +4,6 @@ never overwrites a folder with content, and the example plugin is what it genera
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +11,7 @@ import pytest
 from rfloc_core.plugin_api import RFLOC_PLUGIN_API
 from rfloc_core.scaffold import ScaffoldError, new_plugin
 from tests.cli_runner import run_rfloc
-from tests.test_third_party_plugin import pip_install
+from tests.plugin_packages import pip_install, run_pytest
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "rfloc-mobilenetv3"
 FILLED_IN = ("pretrained_dataset=", "description=")
@@ -67,15 +64,7 @@ def test_generated_package_installs_and_passes_its_generated_tests(generated, tm
     models = run_rfloc("models", "mynet*", "--format", "json", site=site)
     (row,) = json.loads(models.stdout)
     assert (row["name"], row["family"], row["feature_dim"]) == ("mynet_small", "mynet", 64)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONPATH=str(site), RFLOC_STRICT_PLUGINS="1"),
-        cwd=generated,
-        timeout=600,
-        check=False,
-    )
+    result = run_pytest(generated, site, "tests", RFLOC_STRICT_PLUGINS="1")
     assert result.returncode == 0, result.stdout[-3000:]
     assert "8 passed" in result.stdout, result.stdout[-3000:]
 

@@ -13,24 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.cli_runner import run_rfloc
+from tests.plugin_packages import pip_install, run_pytest, write_package
 from tests.toy_plugins import BROKEN_ON_IMPORT, TOY_BACKBONE
-
-PYPROJECT = """
-[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-
-[project]
-name = "{dist}"
-version = "1.2.3"
-dependencies = ["rfloc-core"]
-
-[project.entry-points.rfloc]
-{plugin} = "{module}"
-
-[tool.hatch.build.targets.wheel]
-packages = ["{module}"]
-"""
 
 KIT_TEST = """
 from rfloc_core.testing import BackboneConformance
@@ -39,38 +23,6 @@ from rfloc_core.testing import BackboneConformance
 class TestToyConformance(BackboneConformance):
     plugin = "acme"
 """
-
-
-def write_package(root: Path, dist: str, plugin: str, module: str, source: str) -> Path:
-    package = root / dist
-    (package / module).mkdir(parents=True)
-    (package / "pyproject.toml").write_text(
-        PYPROJECT.format(dist=dist, plugin=plugin, module=module)
-    )
-    (package / module / "__init__.py").write_text(source)
-    return package
-
-
-def pip_install(target: Path, *packages: Path) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-index",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            *map(str, packages),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -95,16 +47,7 @@ def test_installed_plugin_appears_in_rfloc_models(installed_site):
 
 def test_installed_plugin_passes_the_conformance_kit(installed_site, tmp_path):
     (tmp_path / "test_acme.py").write_text(KIT_TEST)
-    env = dict(os.environ, PYTHONPATH=str(installed_site), RFLOC_DISABLE_PLUGINS="broken")
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=600,
-        check=False,
-    )
+    result = run_pytest(tmp_path, installed_site, RFLOC_DISABLE_PLUGINS="broken")
     assert result.returncode == 0, result.stdout[-3000:]
     assert "8 passed" in result.stdout, result.stdout[-3000:]
 
