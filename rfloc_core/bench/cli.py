@@ -13,8 +13,10 @@ from rfloc_core.cli.tabular import wide_console
 
 def print_headline(results: dict[str, Any], title: str) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from rfloc_core.bench.headline import headline_table
+    from rfloc_core.bench.results import busy_machines
 
     headers, rows = headline_table(results)
     table = Table(title=title, header_style="bold")
@@ -22,7 +24,10 @@ def print_headline(results: dict[str, Any], title: str) -> None:
         table.add_column(header, justify="left" if index == 0 else "right")
     for row in rows:
         table.add_row(*row)
-    wide_console().print(table)
+    console = wide_console()
+    console.print(table)
+    for busy in busy_machines(results):
+        console.print(Text.assemble(("warning: ", "bold yellow"), busy.warning()))
 
 
 def bench(

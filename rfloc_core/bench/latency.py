@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -28,6 +29,7 @@ from rfloc_core.bench.backends import (
     unavailable_reason,
 )
 from rfloc_core.bench.config import LatencyProtocol
+from rfloc_core.bench.contention import OtherProcessesMeter
 from rfloc_core.bench.results import LatencyRow, Status
 from rfloc_core.bench.stats import LatencyStats, achieved_gflops_per_s
 from rfloc_core.bench.timing import (
@@ -119,15 +121,23 @@ def _measured(
     return measured
 
 
+class BatchTimings(NamedTuple):
+    latencies_ms: dict[str, list[float]]
+    peaks_mb: dict[str, float]
+    errors: dict[str, str]
+    """The error of each backend that failed."""
+    other_cpus_busy: float | None
+    """CPUs other processes kept busy on average during the timed rounds."""
+
+
 def time_batch(
     loaded: dict[str, MakeCall],
     batch: int,
     protocol: LatencyProtocol,
     target: Target,
     on_stage: OnStage,
-) -> tuple[dict[str, list[float]], dict[str, float], dict[str, str]]:
-    """Latencies (ms) per backend at ``batch``, backends interleaved round by round; with the
-    peak memory (MB) of each and the error of each that failed."""
+) -> BatchTimings:
+    """Latencies (ms) per backend at ``batch``, backends interleaved round by round."""
     calls: dict[str, Call] = {}
     peaks_mb: dict[str, float] = {}
     errors: dict[str, str] = {}
@@ -148,20 +158,21 @@ def time_batch(
     latencies_ms: dict[str, list[float]] = {backend: [] for backend in calls}
     per_round_calls = round_share(protocol.min_iterations, protocol.rounds)
     per_round_s = protocol.min_seconds / protocol.rounds
-    for round_index in range(protocol.rounds):
-        for backend, call in list(calls.items()):
-            on_stage(backend, f"batch {batch}: round {round_index + 1}/{protocol.rounds}")
-            try:
-                call()  # one untimed call: caches after the previous backend's round
-                synchronise(target.device)
-                latencies_ms[backend] += time_calls(
-                    call, time_ms, min_iterations=per_round_calls, min_seconds=per_round_s
-                )
-            except Exception as error:
-                errors[backend] = describe_error(error)
-                del calls[backend]
-                del latencies_ms[backend]
-    return latencies_ms, peaks_mb, errors
+    with OtherProcessesMeter() as others:
+        for round_index in range(protocol.rounds):
+            for backend, call in list(calls.items()):
+                on_stage(backend, f"batch {batch}: round {round_index + 1}/{protocol.rounds}")
+                try:
+                    call()  # one untimed call: caches after the previous backend's round
+                    synchronise(target.device)
+                    latencies_ms[backend] += time_calls(
+                        call, time_ms, min_iterations=per_round_calls, min_seconds=per_round_s
+                    )
+                except Exception as error:
+                    errors[backend] = describe_error(error)
+                    del calls[backend]
+                    del latencies_ms[backend]
+    return BatchTimings(latencies_ms, peaks_mb, errors, others.other_cpus)
 
 
 def measure_latency(
@@ -205,17 +216,21 @@ def measure_latency(
             except Exception as error:
                 not_ready[backend] = ("error", describe_error(error))
         for batch in target.batch_sizes:
-            latencies_ms, peaks_mb, errors = time_batch(loaded, batch, protocol, target, tell)
+            timings = time_batch(loaded, batch, protocol, target, tell)
             for backend in backends:
                 row = _row(model_name, figures, backend, batch, target, "error")
                 if backend in not_ready:
                     row["status"], row["reason"] = not_ready[backend]
-                elif backend in errors:
-                    row["reason"] = errors[backend]
+                elif backend in timings.errors:
+                    row["reason"] = timings.errors[backend]
                 else:
                     row = _measured(
-                        row, latencies_ms[backend], peaks_mb[backend], peak_gflops_per_s
+                        row,
+                        timings.latencies_ms[backend],
+                        timings.peaks_mb[backend],
+                        peak_gflops_per_s,
                     )
+                    row["other_cpus_busy"] = timings.other_cpus_busy
                 rows.append(row)
         del loaded, model
     gc.collect()

@@ -18,6 +18,7 @@ from rfloc_core.bench.headline import headline_table
 from rfloc_core.bench.report_html import render_html
 from rfloc_core.bench.results import (
     BackendKey,
+    busy_machines,
     environments_of,
     failed_cells,
     format_number,
@@ -51,6 +52,7 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("infer_gflops", "gflops"),
     ("infer_gflops_per_sec", "achieved_gflops_per_s"),
     ("peak_memory_mb", "peak_memory_mb"),
+    ("other_cpus_busy", "other_cpus_busy"),
     ("error_median_m", "error_median_m"),
     ("error_p95_m", "error_p95_m"),
     ("ratio_to_crb", "ratio_to_crb"),
@@ -77,6 +79,7 @@ _LATENCY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("CV", "cv"),
     ("samples/s", "samples_per_s"),
     ("peak MB", "peak_memory_mb"),
+    ("others' CPUs", "other_cpus_busy"),
     ("params M", "params_m"),
     ("GFLOPs", "gflops"),
     ("GFLOP/s", "achieved_gflops_per_s"),
@@ -161,6 +164,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     rows = latency_rows_for_table(results)
     sections = [
         _markdown_title(results),
+        *_markdown_busy(results),
         *_markdown_summary(results),
         _markdown_hardware(results),
         _markdown_latency(group_by_backend(rows)),
@@ -206,6 +210,10 @@ def _markdown_summary(results: Mapping[str, Any]) -> list[str]:
         "the same held-out test set for every row.\n\n"
         + _md_table(headers, [[_md_text(cell) for cell in row] for row in rows])
     ]
+
+
+def _markdown_busy(results: Mapping[str, Any]) -> list[str]:
+    return [f"> **Busy machine.** {_md_text(busy.warning())}" for busy in busy_machines(results)]
 
 
 def _markdown_hardware(results: Mapping[str, Any]) -> str:

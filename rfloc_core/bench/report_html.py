@@ -28,6 +28,7 @@ from rfloc_core.atomic import write_text_atomic
 from rfloc_core.bench.results import (
     BackendKey,
     HardwareUse,
+    busy_machines,
     environments_of,
     failed_cells,
     format_number,
@@ -77,6 +78,7 @@ _LATENCY_TABLE: tuple[_Column, ...] = (
     _Column("CV", "cv", True),
     _Column("samples/s", "samples_per_s", True),
     _Column("peak MB", "peak_memory_mb", True),
+    _Column("others' CPUs", "other_cpus_busy", True),
     _Column("params M", "params_m", True),
     _Column("GFLOPs", "gflops", True),
     _Column("GFLOP/s", "achieved_gflops_per_s", True),
@@ -137,6 +139,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; co
 h1 { font-size: 1.6rem; margin-bottom: .3rem; }
 h2 { margin-top: 2.2rem; border-bottom: 1px solid #d0d7de; padding-bottom: .2rem; }
 .note { color: #57606a; }
+.warning { background: #fff8c5; border-left: 4px solid #bf8700; padding: 0.5em 0.8em; }
 .figures { display: flex; flex-wrap: wrap; gap: 1.5rem; }
 figure { margin: 0; flex: 1 1 560px; max-width: 780px; }
 figure svg { width: 100%; height: auto; }
@@ -287,6 +290,10 @@ def _header(results: Mapping[str, Any], title: str) -> str:
     if suite.get("description"):
         parts.append(f"<p>{_text(suite['description'])}</p>")
     parts.append(f"<p>Started {_text(started)}, finished {_text(finished)} (UTC).</p>")
+    parts += [
+        f'<p class="warning"><strong>Busy machine.</strong> {_text(busy.warning())}</p>'
+        for busy in busy_machines(results)
+    ]
     parts.append("<h2>Hardware</h2>")
     parts.append(_table(_ENVIRONMENT_TABLE, environments_of(results), sortable=False))
     items = "".join(_hardware_item(use) for use in hardware_use(results))

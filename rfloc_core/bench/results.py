@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypedDict
 
+from rfloc_core.bench.contention import BUSY_OTHER_CPUS
 from rfloc_core.errors import RflocError
 
 RESULTS_FORMAT = "rfloc-bench-results"
@@ -44,7 +45,7 @@ class Environment(TypedDict):
     matmul_peak_gflops_per_s: float | None
 
 
-class LatencyRow(TypedDict):
+class _LatencyRowFields(TypedDict):
     model: str
     family: str
     backend: str
@@ -67,6 +68,12 @@ class LatencyRow(TypedDict):
     gflops: float | None
     achieved_gflops_per_s: float | None
     fraction_of_peak: float | None
+
+
+class LatencyRow(_LatencyRowFields, total=False):
+    other_cpus_busy: float | None
+    """CPUs other processes kept busy on average while the cell was timed (absent in results
+    written before it was recorded)."""
 
 
 class MachineLatencyRow(LatencyRow):
@@ -162,6 +169,26 @@ class FailedCell:
     what: str
     status: str
     reason: str
+
+
+@dataclass(frozen=True)
+class BusyMachine:
+    """A machine where other processes competed for the CPUs while latencies were timed."""
+
+    machine: str
+    busy_cells: int
+    """Latency cells timed while other processes kept ``BUSY_OTHER_CPUS`` or more busy."""
+    known_cells: int
+    """Latency cells whose other processes' CPU use is known."""
+    most_other_cpus: float
+
+    def warning(self) -> str:
+        return (
+            f"On {self.machine}, other processes kept up to {self.most_other_cpus:.1f} CPUs "
+            f"busy while {self.busy_cells} of {self.known_cells} latency cells were timed: "
+            "those latencies are inflated, and not by the same factor for every backend. "
+            "Rerun the benchmark on a quiet machine before comparing them."
+        )
 
 
 TABLE_ACCURACY_KEYS = ("error_median_m", "error_p95_m", "ratio_to_crb", "inside_1sigma")
@@ -328,6 +355,21 @@ def failed_cells(results: Mapping[str, Any]) -> list[FailedCell]:
     return cells
 
 
+def busy_machines(results: Mapping[str, Any]) -> list[BusyMachine]:
+    """The machines with latency cells timed while other processes kept at least
+    ``BUSY_OTHER_CPUS`` CPUs busy (the ``other_cpus_busy`` column), in first-seen order."""
+    known: dict[str, list[float]] = {}
+    for row in results["latency"]:
+        other_cpus = row.get("other_cpus_busy")
+        if isinstance(other_cpus, int | float) and math.isfinite(other_cpus):
+            known.setdefault(machine_of(row, results), []).append(float(other_cpus))
+    return [
+        BusyMachine(machine, sum(x >= BUSY_OTHER_CPUS for x in values), len(values), max(values))
+        for machine, values in known.items()
+        if max(values) >= BUSY_OTHER_CPUS
+    ]
+
+
 def pareto_front(points: list[tuple[float, float]]) -> list[int]:
     """Indices of the non-dominated points, lower being better on both axes, ordered by the
     first coordinate; points with a non-finite coordinate are never on the front, and equal
@@ -454,6 +496,7 @@ def _table_row(
 ) -> dict[str, Any]:
     flat: dict[str, Any] = {"machine": machine}
     flat |= {key: row[key] for key in _required_keys(LatencyRow)}
+    flat["other_cpus_busy"] = row.get("other_cpus_busy")
     measured = accuracy if accuracy is not None and accuracy["status"] == "ok" else None
     flat |= {key: None if measured is None else measured[key] for key in TABLE_ACCURACY_KEYS}
     flat["accuracy_status"] = None if accuracy is None else accuracy["status"]

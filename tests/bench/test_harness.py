@@ -82,6 +82,7 @@ def test_latency_rows_for_every_backend_and_batch(toy_with_exporters: None) -> N
             assert row["achieved_gflops_per_s"] == pytest.approx(achieved)
             assert row["fraction_of_peak"] == pytest.approx(achieved / PEAK_GFLOPS_PER_S)
             assert row["cv"] >= 0 and row["threads"] == 1
+            assert row["other_cpus_busy"] is None or row["other_cpus_busy"] >= 0
     for batch in (1, 3):
         assert by_key[("explodes", batch)]["status"] == "error"
         assert "exploded on purpose" in by_key[("explodes", batch)]["reason"]

@@ -14,6 +14,7 @@ from rfloc_core.bench.results import (
     RESULTS_FORMAT,
     RESULTS_VERSION,
     BenchResultsError,
+    busy_machines,
     load_results,
     merge_results,
     pareto_front,
@@ -277,6 +278,30 @@ def test_load_results_names_the_missing_key(tmp_path: Path) -> None:
     path.write_text(json.dumps(synthetic_results() | {"format_version": 99}), encoding="utf-8")
     with pytest.raises(BenchResultsError, match="format_version 1"):
         load_results(path)
+
+
+def test_latencies_timed_on_a_busy_machine_are_flagged(tmp_path: Path) -> None:
+    assert busy_machines(synthetic_results()) == []  # results without the column
+    results = synthetic_results()
+    for row in results["latency"]:
+        row["other_cpus_busy"] = 0.1 if row["status"] == "ok" else None
+    assert busy_machines(results) == []
+    results["latency"][1]["other_cpus_busy"] = 1.83
+    (busy,) = busy_machines(results)
+    assert (busy.machine, busy.busy_cells, busy.known_cells) == ("2-core Xeon, no GPU", 1, 6)
+    write_report(results, tmp_path)
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "> **Busy machine.** On 2-core Xeon, no GPU, other processes kept up to 1.8 CPUs" in (
+        markdown
+    )
+    assert "1 of 6 latency cells" in markdown
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert '<p class="warning"><strong>Busy machine.</strong>' in page
+    rows = list(csv.DictReader(io.StringIO(results_csv(results))))
+    assert [row["other_cpus_busy"] for row in rows[:2]] == ["0.1", "1.83"]
+    quiet = tmp_path / "quiet"
+    write_report(synthetic_results(), quiet)
+    assert "Busy machine" not in (quiet / "report.md").read_text(encoding="utf-8")
 
 
 def test_pareto_front() -> None:
