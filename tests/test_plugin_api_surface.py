@@ -1,0 +1,57 @@
+"""What plugins built for API 1.x rely on is still there: every hook spec with its arguments,
+and every spec field, with any field added since then optional. A change that breaks this
+test must raise ``RFLOC_PLUGIN_API``'s major version and start a new record."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import pytest
+
+from rfloc_core import hookspecs, specs
+from rfloc_core.plugin_api import RFLOC_PLUGIN_API
+
+API_1_HOOKS: dict[str, tuple[str, ...]] = {
+    "rfloc_backbones": (),
+    "rfloc_heads": (),
+    "rfloc_exporters": (),
+}
+
+API_1_FIELDS: dict[str, tuple[str, ...]] = {
+    "BackboneSpec": (
+        "name", "family", "feature_dim", "build", "constraints", "pretrained", "references",
+        "aliases", "onnx_exporter", "description", "plugin", "plugin_version",
+    ),
+    "HeadSpec": ("name", "build", "output_names", "description", "plugin", "plugin_version"),
+    "ExporterSpec": (
+        "name", "file_suffix", "export", "description", "unavailable_reason", "plugin",
+        "plugin_version",
+    ),
+    "InputConstraints": ("min_size", "multiple_of", "fixed_size"),
+    "PretrainedWeights": ("source", "licence", "dataset"),
+    "ReferenceFigure": ("metric", "value", "source", "note"),
+}  # fmt: skip
+
+
+def test_this_record_is_for_the_current_major() -> None:
+    assert RFLOC_PLUGIN_API[0] == 1
+
+
+@pytest.mark.parametrize("hook", sorted(API_1_HOOKS))
+def test_every_api_1_hook_spec_is_still_there_with_its_arguments(hook: str) -> None:
+    spec = getattr(hookspecs, hook, None)
+    assert spec is not None, f"hook spec {hook} was removed within API major 1"
+    assert hasattr(spec, "rfloc_spec"), f"{hook} is no longer marked @hookspec"
+    assert tuple(inspect.signature(spec).parameters) == API_1_HOOKS[hook]
+
+
+@pytest.mark.parametrize("name", sorted(API_1_FIELDS))
+def test_api_1_spec_fields_are_kept_in_order_and_new_ones_are_optional(name: str) -> None:
+    fields = dataclasses.fields(getattr(specs, name))
+    recorded = API_1_FIELDS[name]
+    assert tuple(field.name for field in fields[: len(recorded)]) == recorded
+    for field in fields[len(recorded) :]:
+        has_default = field.default is not dataclasses.MISSING
+        has_factory = field.default_factory is not dataclasses.MISSING
+        assert has_default or has_factory, f"{name}.{field.name} was added without a default"
