@@ -16,7 +16,7 @@ def print_headline(results: dict[str, Any], title: str) -> None:
     from rich.text import Text
 
     from rfloc_core.bench.headline import headline_table
-    from rfloc_core.bench.results import busy_machines
+    from rfloc_core.bench.results_views import busy_machines
 
     headers, rows = headline_table(results)
     table = Table(title=title, header_style="bold")
@@ -140,7 +140,8 @@ def report(
     HTML). Latency rows keep the machine that measured them; a later file's row for the same
     machine, model, backend and batch size replaces an earlier one."""
     from rfloc_core.bench.report import write_report
-    from rfloc_core.bench.results import load_results, merge_results
+    from rfloc_core.bench.results import load_results
+    from rfloc_core.bench.results_merge import merge_results
 
     merged = merge_results([load_results(path) for path in results])
     files = write_report(merged, out)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rfloc_core.bench.results import accuracy_by_model, format_number
+from rfloc_core.bench.results_views import accuracy_by_model, format_number
 
 
 def headline_table(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:

@@ -16,17 +16,16 @@ from typing import Any
 from rfloc_core.atomic import write_text_atomic
 from rfloc_core.bench.headline import headline_table
 from rfloc_core.bench.report_html import render_html
-from rfloc_core.bench.results import (
+from rfloc_core.bench.results import environments_of, validate_results
+from rfloc_core.bench.results_views import (
     BackendKey,
     busy_machines,
-    environments_of,
     failed_cells,
     format_number,
     group_by_backend,
     hardware_use,
     latency_rows_for_table,
     sorted_accuracy_rows,
-    validate_results,
 )
 
 RESULTS_JSON = "results.json"

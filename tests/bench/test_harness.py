@@ -13,7 +13,8 @@ from torch import nn
 from rfloc_core.bench.accuracy import RunOutcome, baseline_rows, model_row
 from rfloc_core.bench.backends import Target
 from rfloc_core.bench.latency import measure_latency
-from rfloc_core.bench.results import format_number, validate_results
+from rfloc_core.bench.results import validate_results
+from rfloc_core.bench.results_views import format_number
 from rfloc_core.bench.runner import BenchSelectionError, run_suite
 from rfloc_core.bench.store import BenchStoreError
 from rfloc_core.model import create_model

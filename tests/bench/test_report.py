@@ -14,11 +14,10 @@ from rfloc_core.bench.results import (
     RESULTS_FORMAT,
     RESULTS_VERSION,
     BenchResultsError,
-    busy_machines,
     load_results,
-    merge_results,
-    pareto_front,
 )
+from rfloc_core.bench.results_merge import merge_results
+from rfloc_core.bench.results_views import busy_machines, pareto_front
 from rfloc_core.errors import RflocError
 from tests.bench.chromium import CHROMIUM, NO_CHROMIUM, assert_renders_without_console_errors
 
