@@ -27,6 +27,7 @@ from rfloc_core.specs import (
     InputConstraints,
     PretrainedWeights,
     ReferenceFigure,
+    TrainingRecipe,
 )
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ __all__ = [
     "PretrainedWeights",
     "ReferenceFigure",
     "RflocError",
+    "TrainingRecipe",
     "UnknownNameError",
     "WeightsError",
     "__version__",

@@ -82,6 +82,19 @@ class ReferenceFigure:
 
 
 @dataclass(frozen=True)
+class TrainingRecipe:
+    """A family's recommended optimiser settings (plugin API 1.1). ``rfloc bench`` trains the
+    backbone with them where its suite leaves the learning rate to the backbone."""
+
+    learning_rate: float
+    """AdamW peak learning rate, reached after warm-up."""
+    weight_decay: float | None = None
+    """AdamW decoupled weight decay; None: the training preset's."""
+    source: str = ""
+    """Where the figures come from: an experiment's write-up or a publication."""
+
+
+@dataclass(frozen=True)
 class BackboneSpec:
     """A backbone a plugin provides. ``plugin`` and ``plugin_version`` are filled in by the
     registry from the plugin's entry point and distribution."""
@@ -98,6 +111,8 @@ class BackboneSpec:
     description: str = ""
     plugin: str = ""
     plugin_version: str = ""
+    training: TrainingRecipe | None = None
+    """Recommended optimiser settings (plugin API 1.1); None: the suite's or preset's."""
 
     def reference(self, metric: str) -> ReferenceFigure | None:
         return next((r for r in self.references if r.metric == metric), None)

@@ -25,16 +25,19 @@ def toy_info(registry):
 
 
 def test_core_exports_its_plugin_api_version():
-    assert rfloc_core.RFLOC_PLUGIN_API == (1, 0)
+    assert rfloc_core.RFLOC_PLUGIN_API == (1, 1)
     assert "RFLOC_PLUGIN_API" in rfloc_core.__all__
 
 
-@pytest.mark.parametrize("declaration", ["RFLOC_PLUGIN_API = (1, 0)", None])
+@pytest.mark.parametrize(
+    "declaration", ["RFLOC_PLUGIN_API = (1, 1)", "RFLOC_PLUGIN_API = (1, 0)", None]
+)
 def test_plugin_built_for_the_current_api_or_declaring_none_is_loaded(plugin_site, declaration):
     install_toy_declaring(plugin_site, declaration)
     registry = get_registry(refresh=True)
     info = toy_info(registry)
-    assert (info.state, info.api, info.errors) == ("loaded", "1.0", ())
+    declared = "1.0" if declaration in (None, "RFLOC_PLUGIN_API = (1, 0)") else "1.1"
+    assert (info.state, info.api, info.errors) == ("loaded", declared, ())
     assert registry.backbone("toynet").plugin == "toy"
 
 
@@ -42,7 +45,7 @@ def test_plugin_built_for_the_current_api_or_declaring_none_is_loaded(plugin_sit
     ("declared", "advice"),
     [
         ((2, 0), "upgrade rfloc-core to a release that provides plugin API 2.0"),
-        ((1, 1), "upgrade rfloc-core to a release that provides plugin API 1.1"),
+        ((1, 2), "upgrade rfloc-core to a release that provides plugin API 1.2"),
         ((0, 9), "install a release of rfloc-toy built for plugin API 1.x"),
     ],
 )
@@ -57,7 +60,7 @@ def test_incompatible_plugin_is_listed_with_advice_and_not_loaded(plugin_site, d
     )
     (message,) = info.errors
     assert f"built for {declared[0]}.{declared[1]} but rfloc-core" in message
-    assert "provides 1.0" in message and "not loaded" in message and advice in message
+    assert "provides 1.1" in message and "not loaded" in message and advice in message
     with pytest.raises(UnknownNameError):
         registry.backbone("toynet")
     assert any("incompatible plugin API" in p for p in registry.problems())

@@ -33,9 +33,24 @@ API_1_FIELDS: dict[str, tuple[str, ...]] = {
     "ReferenceFigure": ("metric", "value", "source", "note"),
 }  # fmt: skip
 
+API_1_1_FIELDS: dict[str, tuple[str, ...]] = {
+    "BackboneSpec": ("training",),
+    "TrainingRecipe": ("learning_rate", "weight_decay", "source"),
+}
+"""Added in plugin API 1.1, after the 1.0 fields (a new type's fields in full)."""
+
 
 def test_this_record_is_for_the_current_major() -> None:
     assert RFLOC_PLUGIN_API[0] == 1
+    assert RFLOC_PLUGIN_API[1] >= 1, "the record holds 1.1's fields"
+
+
+@pytest.mark.parametrize("name", sorted(API_1_1_FIELDS))
+def test_api_1_1_fields_follow_the_1_0_ones_in_order(name: str) -> None:
+    fields = [field.name for field in dataclasses.fields(getattr(specs, name))]
+    before = len(API_1_FIELDS.get(name, ()))
+    added = API_1_1_FIELDS[name]
+    assert tuple(fields[before : before + len(added)]) == added
 
 
 @pytest.mark.parametrize("hook", sorted(API_1_HOOKS))

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -26,6 +26,9 @@ from rfloc_core.bench.config import AccuracyProtocol
 from rfloc_core.bench.results import AccuracyRow, Calibration, ErrorCdf
 from rfloc_core.data.metrics import mahalanobis2, position_errors_m, summarize_errors
 from rfloc_core.evaluation.plots import coverage_curve
+
+if TYPE_CHECKING:
+    from rfloc_core.training.run import TrainResult
 
 CDF_POINTS = 200
 CALIBRATION_LEVELS_SIGMA = tuple(np.linspace(0.0, 3.5, 36).tolist())
@@ -46,6 +49,15 @@ class RunOutcome:
     nll: list[float]
     crb_rmse_m: float
     baseline_errors_m: dict[str, list[float]]
+    steps: int = 0
+    """Optimizer steps run."""
+    batch_size: int = 0
+    learning_rate: float = 0.0
+    loss: str = ""
+    learning_curve: dict[str, list[Any]] | None = None
+    """``steps`` and ``val_error_median_m`` after each validation."""
+    train_samples_per_s: float | None = None
+    simulated_samples_per_s: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,15 +70,33 @@ class RunOutcome:
 def training_overrides(
     model_name: str, protocol: AccuracyProtocol, seed: int, device: torch.device
 ) -> list[str]:
-    """``key=value`` overrides on the suite's training preset: the same budget for all."""
+    """``key=value`` overrides on the suite's training preset: the same budget for all, the
+    shared in-memory data, and the backbone's recommended learning rate unless the suite
+    fixes one."""
+    from rfloc_core.registry import get_registry
+
     overrides = [
         f"model.backbone={model_name}",
         f"scenario={protocol.scenario}",
         f"epochs={protocol.epochs}",
+        f"max_steps={protocol.steps}",
+        f"validate_every_steps={protocol.validation_interval_steps()}",
+        f"early_stopping_patience_steps={protocol.patience_steps}",
+        "early_stopping_patience_epochs=0",
         f"train_samples={protocol.train_samples}",
         f"val_samples={protocol.val_samples}",
         f"seed={seed}",
+        "data_in_memory=true",
     ]
+    if protocol.batch_size is not None:
+        overrides.append(f"batch_size={protocol.batch_size}")
+    recipe = get_registry().backbone(model_name).training
+    if protocol.learning_rate is not None:
+        overrides.append(f"learning_rate={protocol.learning_rate}")
+    elif recipe is not None:
+        overrides.append(f"learning_rate={recipe.learning_rate}")
+    if protocol.learning_rate is None and recipe is not None and recipe.weight_decay is not None:
+        overrides.append(f"weight_decay={recipe.weight_decay}")
     if device.type == "cuda":
         overrides += ["accelerator=gpu", "precision=auto"]
     return overrides
@@ -97,8 +127,8 @@ def train_model(
     *,
     device: torch.device,
     tracking: bool,
-) -> Path:
-    """Train (or resume, where ``run_dir`` holds resume state) and return the best checkpoint."""
+) -> TrainResult:
+    """Train (or resume, where ``run_dir`` holds resume state) and return the run's result."""
     from rfloc_core.training import load_train_config, train
     from rfloc_core.training.callbacks import RESUME_DIR, RESUME_STATE
 
@@ -112,14 +142,18 @@ def train_model(
             config = load_train_config(protocol.training_preset, overrides)
             result = train(config, run_dir=run_dir, progress=False, tracking=tracking)
     assert result is not None  # the launching process always gets the result
-    return result.best_checkpoint
+    return result
 
 
 def evaluate_on_test_set(
-    checkpoint: Path, protocol: AccuracyProtocol, *, device: torch.device
+    checkpoint: Path,
+    protocol: AccuracyProtocol,
+    prior_position_m: tuple[float, float],
+    *,
+    device: torch.device,
 ) -> tuple[dict[str, Any], float]:
-    """Per-sample outcome fields of ``checkpoint`` and the baselines on the test set, and the
-    test set's Cramér–Rao RMSE bound (m)."""
+    """Per-sample outcome fields of ``checkpoint`` and the baselines (the prior among them) on
+    the test set, and the test set's Cramér–Rao RMSE bound (m)."""
     from rfloc_core.checkpoint import load_checkpoint
     from rfloc_core.data.scenario import load_scenario
     from rfloc_core.evaluation.evaluate import checkpoint_features, evaluate_samples
@@ -133,6 +167,7 @@ def evaluate_on_test_set(
         seed=protocol.seeds[0],
         split="test",
         device=str(device),
+        prior_position_m=prior_position_m,
     )
     truth = estimates.truth_m
     distance2 = None
@@ -163,16 +198,26 @@ def train_and_test(
     tracking: bool,
 ) -> RunOutcome:
     started_s = time.perf_counter()
-    checkpoint = train_model(model_name, protocol, seed, run_dir, device=device, tracking=tracking)
+    result = train_model(model_name, protocol, seed, run_dir, device=device, tracking=tracking)
     train_seconds = time.perf_counter() - started_s
-    fields, crb_rmse_m = evaluate_on_test_set(checkpoint, protocol, device=device)
+    fields, crb_rmse_m = evaluate_on_test_set(
+        result.best_checkpoint, protocol, result.prior_position_m, device=device
+    )
     _drop_resume_state(run_dir)
+    config = result.config
     return RunOutcome(
         model=model_name,
         family=family,
         seed=seed,
         train_seconds=train_seconds,
         crb_rmse_m=crb_rmse_m,
+        steps=result.steps_completed,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        loss=config.loss if config.loss == "nll" else f"{config.loss}(beta={config.beta:g})",
+        learning_curve=result.learning_curve,
+        train_samples_per_s=result.train_samples_per_s,
+        simulated_samples_per_s=result.simulated_samples_per_s,
         **fields,
     )
 
@@ -262,7 +307,32 @@ def model_row(outcomes: Sequence[RunOutcome], protocol: AccuracyProtocol) -> Acc
         row["calibration"] = calibration(distance2.tolist())
     row["nll_mean"] = float(np.mean([n for outcome in outcomes for n in outcome.nll]))
     row["train_seconds"] = float(sum(outcome.train_seconds for outcome in outcomes))
+    row["protocol"] = {
+        "steps": round(float(np.mean([outcome.steps for outcome in outcomes]))),
+        "max_steps": protocol.steps,
+        "batch_size": first.batch_size,
+        "train_samples": protocol.train_samples,
+        "learning_rate": first.learning_rate,
+        "loss": first.loss,
+        "train_seconds": float(sum(outcome.train_seconds for outcome in outcomes)),
+        "train_samples_per_s": _mean_of_known([o.train_samples_per_s for o in outcomes]),
+        "simulated_samples_per_s": _mean_of_known([o.simulated_samples_per_s for o in outcomes]),
+    }
+    row["learning_curves"] = [
+        {
+            "seed": outcome.seed,
+            "steps": list(outcome.learning_curve["steps"]),
+            "val_error_median_m": list(outcome.learning_curve["val_error_median_m"]),
+        }
+        for outcome in outcomes
+        if outcome.learning_curve
+    ]
     return row
+
+
+def _mean_of_known(values: Sequence[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return float(np.mean(known)) if known else None
 
 
 def baseline_rows(outcome: RunOutcome, protocol: AccuracyProtocol) -> list[AccuracyRow]:

@@ -45,18 +45,59 @@ class LatencyProtocol(_Strict):
 
 
 class AccuracyProtocol(_Strict):
+    """How every backbone is trained and tested: one budget in optimizer steps, one training
+    set simulated once and shared, one held-out test set."""
+
     enabled: bool = True
     scenario: str = Field(default=DEFAULT_SCENARIO, min_length=1, description="preset or TOML")
     training_preset: str = Field(
         default="dev_test", min_length=1, description="training preset the budget starts from"
     )
-    epochs: int = Field(default=2, ge=1, le=10_000, description="the same for every backbone")
+    steps: int = Field(
+        default=0,
+        ge=0,
+        le=100_000_000,
+        description="optimizer steps per model, the same for every backbone (a cap where "
+        "patience_steps stops runs early); 0: epochs passes over train_samples",
+    )
+    epochs: int = Field(
+        default=2, ge=1, le=10_000, description="passes over train_samples where steps is 0"
+    )
+    batch_size: int | None = Field(
+        default=None, ge=1, le=65_536, description="samples per step; None: the preset's"
+    )
+    learning_rate: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        description="AdamW peak learning rate for every backbone; None: each backbone's "
+        "recommended one (its spec's training recipe), else the preset's",
+    )
+    validate_every_steps: int = Field(
+        default=0,
+        ge=0,
+        le=100_000_000,
+        description="optimizer steps between validations (the learning curve's points); 0: "
+        "an eighth of steps, or once per epoch where steps is 0",
+    )
+    patience_steps: int = Field(
+        default=0,
+        ge=0,
+        le=100_000_000,
+        description="stop a model after this many steps without a better validation median; "
+        "0: every model runs all its steps",
+    )
     train_samples: int = Field(default=2_000, ge=1, le=1_000_000_000)
     val_samples: int = Field(default=500, ge=1, le=1_000_000_000)
     test_samples: int = Field(
         default=1_000, ge=1, le=1_000_000_000, description="held-out test set, the same for all"
     )
     seeds: tuple[int, ...] = Field(default=(0,), min_length=1, description="one run per seed")
+
+    def validation_interval_steps(self) -> int:
+        if self.validate_every_steps:
+            return self.validate_every_steps
+        return max(1, self.steps // 8) if self.steps else 0
 
 
 class BenchConfig(_Strict):

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rfloc_core.bench.results_views import accuracy_by_model, format_number
+from rfloc_core.bench.results_views import accuracy_by_model, did_not_learn, format_number
+
+DID_NOT_LEARN = "did not learn"
 
 
 def headline_table(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
@@ -30,8 +32,10 @@ def headline_table(results: Mapping[str, Any]) -> tuple[list[str], list[list[str
     for model in models:
         cells = [row for row in latency if row["model"] == model]
         figures = next((row for row in cells if row["params_m"] is not None), None)
+        measured = accuracy.get(model)
+        flagged = measured is not None and did_not_learn(measured, results)
         row = [
-            model,
+            f"{model} ({DID_NOT_LEARN})" if flagged else model,
             format_number(figures["params_m"]) if figures else "—",
             format_number(figures["gflops"]) if figures else "—",
         ]
@@ -41,7 +45,7 @@ def headline_table(results: Mapping[str, Any]) -> tuple[list[str], list[list[str
                 None,
             )
             row.append(_latency_text(found))
-        row += _accuracy_cells(accuracy.get(model))
+        row += _accuracy_cells(measured)
         rows.append(row)
     for baseline in results["accuracy"]:
         if baseline["kind"] == "baseline":

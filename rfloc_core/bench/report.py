@@ -96,6 +96,10 @@ _ACCURACY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("scenario", "scenario"),
     ("seeds", "seeds"),
     ("train samples", "train_samples"),
+    ("steps", "steps"),
+    ("batch", "batch_size"),
+    ("learning rate", "learning_rate"),
+    ("loss", "loss"),
     ("test samples", "test_samples"),
     ("mean m", "error_mean_m"),
     ("median m", "error_median_m"),
@@ -107,6 +111,7 @@ _ACCURACY_COLUMNS: tuple[tuple[str, str], ...] = (
     (f"inside 2{_SIGMA}", "inside_2sigma"),
     ("NLL", "nll_mean"),
     ("train s", "train_seconds"),
+    ("verdict", "verdict"),
     ("status", "status"),
 )
 
@@ -270,7 +275,9 @@ def _markdown_accuracy(results: Mapping[str, Any]) -> str:
     bound = "not available" if bound_m is None else f"**{format_number(bound_m)} m**"
     parts = [
         "## Accuracy",
-        "Models and baselines on the same held-out test set, sorted by median error.",
+        "Models and baselines on the same held-out test set, sorted by median error. The "
+        "prior always answers the training set's mean position; a model whose median error is "
+        "within 10 % of the prior's did not learn, and is not ranked.",
     ]
     if rows:
         parts.append(

@@ -28,11 +28,11 @@ from rfloc_core.bench.report_plots import (
     pareto_svg,
     positive,
 )
+from rfloc_core.bench.results import environments_of
 from rfloc_core.bench.results_views import (
     BackendKey,
     HardwareUse,
     busy_machines,
-    environments_of,
     failed_cells,
     format_number,
     group_by_backend,

@@ -102,6 +102,10 @@ class TrainingProtocol(TypedDict):
     loss: str
     train_seconds: float
     """Wall time of training, summed over seeds."""
+    train_samples_per_s: float | None
+    """Samples per second of the training steps alone, the mean over seeds."""
+    simulated_samples_per_s: float | None
+    """Samples per second the shared training set was simulated at (once per seed)."""
 
 
 class LearningCurve(TypedDict):

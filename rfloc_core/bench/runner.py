@@ -38,6 +38,7 @@ from rfloc_core.errors import RflocError
 
 _PEAK_DTYPE = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 _ASSUMED_SECONDS_PER_TRAINING_SAMPLE = 0.012
+_ASSUMED_BATCH_SIZE = 32
 _ASSUMED_EXPORT_SECONDS = 10.0
 
 
@@ -115,13 +116,17 @@ def plan_cells(suite: BenchConfig, models: dict[str, str]) -> list[Cell]:
         latency.min_seconds + 0.5
     )
     accuracy = suite.accuracy
-    training_s = accuracy.epochs * accuracy.train_samples * _ASSUMED_SECONDS_PER_TRAINING_SAMPLE
+    if accuracy.steps:
+        samples = accuracy.steps * (accuracy.batch_size or _ASSUMED_BATCH_SIZE)
+    else:
+        samples = accuracy.epochs * accuracy.train_samples
+    training_s = samples * _ASSUMED_SECONDS_PER_TRAINING_SAMPLE
     cells = [Cell("latency", name, family, 0, latency_s) for name, family in models.items()]
-    if accuracy.enabled:
+    if accuracy.enabled:  # seed by seed, so each seed's shared training set is simulated once
         cells += [
             Cell("accuracy", name, family, seed, training_s + 20.0)
-            for name, family in models.items()
             for seed in accuracy.seeds
+            for name, family in models.items()
         ]
     return cells
 
@@ -164,7 +169,20 @@ def _run_cell(
         )
     except Exception as error:
         return {"status": "error", "reason": describe_error(error)}
+    display.note(throughput_note(outcome))
     return {"status": "ok", "outcome": outcome.as_dict()}
+
+
+def throughput_note(outcome: RunOutcome) -> str:
+    """The data side's and the training side's samples/s of one run, side by side."""
+    parts = [f"{outcome.model} seed {outcome.seed}: {outcome.steps} steps"]
+    if outcome.simulated_samples_per_s is not None:
+        parts.append(f"data simulated at {outcome.simulated_samples_per_s:,.0f} samples/s")
+    else:
+        parts.append("data shared from an earlier run (simulated once)")
+    if outcome.train_samples_per_s is not None:
+        parts.append(f"training at {outcome.train_samples_per_s:,.0f} samples/s")
+    return ", ".join(parts)
 
 
 def assemble_results(

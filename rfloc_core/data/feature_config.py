@@ -33,13 +33,13 @@ class FeatureConfig(BaseModel):
     )
     f_max_hz: float = Field(default=12_000.0, ge=-50e6, le=50e6)
     scale_offset_db: float = Field(
-        default=-170.0, ge=-300.0, le=100.0, description="PSD (dBm/Hz) that maps to 0"
+        default=-150.0, ge=-300.0, le=100.0, description="PSD (dBm/Hz) that maps to 0"
     )
     scale_span_db: float = Field(
-        default=100.0, gt=0.0, le=1000.0, description="PSD range (dB) that maps to a span of 1"
+        default=25.0, gt=0.0, le=1000.0, description="PSD range (dB) that maps to a span of 1"
     )
     offline_floor: float = Field(
-        default=-1.0, ge=-100.0, le=100.0, description="scaled value filling an offline receiver"
+        default=-5.0, ge=-100.0, le=100.0, description="scaled value filling an offline receiver"
     )
 
     @model_validator(mode="after")

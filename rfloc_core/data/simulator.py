@@ -130,6 +130,12 @@ class Simulator:
             index=torch.tensor(index_list, dtype=torch.int64, device=device),
         )
 
+    def positions_m(self, indices: Sequence[int], seed: int = 0) -> torch.Tensor:
+        """``(B, 2)`` float64 east, north of samples ``indices``, without simulating IQ: the
+        same positions ``simulate`` gives them."""
+        block = rng.uniform_blocks(seed, [int(i) for i in indices], self._layout.width)
+        return self._draw_truth(block)["position_m"]
+
     def _draw_truth(self, block: torch.Tensor) -> dict[str, torch.Tensor]:
         """Positions, powers, channel taps (CPU, float64) from the uniform block."""
         s, take = self.scenario, self._layout.take

@@ -24,6 +24,8 @@ from rfloc_core.model import LocalizationNet
 
 RSS_MLE = "rss_mle"
 WEIGHTED_CENTROID = "weighted_centroid"
+PRIOR = "prior"
+"""The baseline that knows nothing: the training set's mean position for every sample."""
 
 
 @dataclass(frozen=True)
@@ -73,9 +75,11 @@ def collect_estimates(
     batch_size: int = 256,
     device: str | torch.device = "cpu",
     on_batch: Callable[[int], None] | None = None,
+    prior_position_m: tuple[float, float] | None = None,
 ) -> SampleEstimates:
     """Run ``model`` and the baselines over every sample of ``dataset``; ``on_batch(n)`` is
-    called after each batch of ``n`` samples (for a progress bar)."""
+    called after each batch of ``n`` samples (for a progress bar). ``prior_position_m`` (the
+    training set's mean east, north in metres) adds the ``prior`` baseline."""
     scenario, simulator = dataset.scenario, dataset.simulator
     receivers = simulator.receivers_enu_m
     model = model.to(device).eval()
@@ -107,6 +111,9 @@ def collect_estimates(
             rss, simulated.online, scenario, receivers
         ).items():
             row[f"baseline:{name}"] = position
+        if prior_position_m is not None:
+            prior = torch.tensor(prior_position_m, dtype=torch.float64)
+            row[f"baseline:{PRIOR}"] = prior.expand(len(chunk), 2)
         for key, value in row.items():
             parts.setdefault(key, []).append(value.detach().cpu())
         if on_batch is not None:

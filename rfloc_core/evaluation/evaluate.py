@@ -55,8 +55,10 @@ def evaluate_samples(
     device: str = "cpu",
     progress: bool = False,
     context: dict[str, Any] | None = None,
+    prior_position_m: tuple[float, float] | None = None,
 ) -> tuple[Evaluation, SampleEstimates]:
-    """Model and baselines on samples ``0..samples-1`` of ``split`` under run seed ``seed``."""
+    """Model and baselines on samples ``0..samples-1`` of ``split`` under run seed ``seed``;
+    ``prior_position_m`` (the training set's mean position, m) adds the ``prior`` baseline."""
     if samples < 1:
         raise ConfigError(f"samples must be >= 1, got {samples}")
     dataset = SyntheticDataset(scenario, samples, split_seed(seed, split), features)
@@ -73,6 +75,7 @@ def evaluate_samples(
             batch_size=batch_size,
             device=device,
             on_batch=(lambda n: bar.advance(task, n)) if progress else None,
+            prior_position_m=prior_position_m,
         )
     context = {"scenario": scenario.name, "seed": seed, "split": split} | dict(context or {})
     return summarize(estimates, context), estimates

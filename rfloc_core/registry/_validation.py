@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
-from rfloc_core.specs import AnySpec, BackboneSpec, ExporterSpec, HeadSpec
+from rfloc_core.specs import AnySpec, BackboneSpec, ExporterSpec, HeadSpec, TrainingRecipe
 
 SPEC_TYPE_BY_HOOK: dict[str, type[BackboneSpec] | type[HeadSpec] | type[ExporterSpec]] = {
     "rfloc_backbones": BackboneSpec,
@@ -23,6 +23,22 @@ def _pair_of_positive_ints(value: Any) -> bool:
         isinstance(value, tuple)
         and len(value) == 2
         and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+    )
+
+
+def _number_in(value: Any, low: float, high: float, *, open_low: bool) -> bool:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    return (low < value if open_low else low <= value) and value <= high
+
+
+def _valid_recipe(recipe: Any) -> bool:
+    return (
+        isinstance(recipe, TrainingRecipe)
+        and _number_in(recipe.learning_rate, 0.0, 1.0, open_low=True)
+        and (
+            recipe.weight_decay is None or _number_in(recipe.weight_decay, 0.0, 1.0, open_low=False)
+        )
     )
 
 
@@ -45,6 +61,12 @@ def _problems(spec: AnySpec) -> list[str]:
             problems.append(
                 "constraints.min_size and constraints.multiple_of must be pairs of positive "
                 f"ints, got {c.min_size!r} and {c.multiple_of!r}"
+            )
+        recipe = spec.training
+        if recipe is not None and not _valid_recipe(recipe):
+            problems.append(
+                "training must be a TrainingRecipe with 0 < learning_rate <= 1 and weight_decay "
+                f"None or in [0, 1], got {recipe!r}"
             )
         if spec.onnx_exporter not in ("dynamo", "legacy"):
             problems.append(

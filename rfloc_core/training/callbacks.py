@@ -9,6 +9,7 @@ runs pickled code. The best model is a plain rfloc checkpoint (safetensors + JSO
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,68 @@ class BestCheckpoint(lightning.Callback):
                 },
             )
         trainer.strategy.barrier("best_checkpoint")
+
+
+class LearningCurve(lightning.Callback):
+    """The validation median error (m) after each validation, against the optimizer step."""
+
+    def __init__(self, metric: str = "val_error_median_m") -> None:
+        self.metric = metric
+        self.steps: list[int] = []
+        self.errors_m: list[float] = []
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"steps": list(self.steps), "errors_m": list(self.errors_m)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.steps = [int(step) for step in state_dict["steps"]]
+        self.errors_m = [float(error) for error in state_dict["errors_m"]]
+
+    def on_validation_end(
+        self, trainer: lightning.Trainer, pl_module: lightning.LightningModule
+    ) -> None:
+        if trainer.sanity_checking or self.metric not in trainer.callback_metrics:
+            return
+        if self.steps and self.steps[-1] == trainer.global_step:
+            return
+        self.steps.append(int(trainer.global_step))
+        self.errors_m.append(float(trainer.callback_metrics[self.metric]))
+
+    def as_dict(self) -> dict[str, list[Any]]:
+        return {"steps": list(self.steps), "val_error_median_m": list(self.errors_m)}
+
+
+class StepTimer(lightning.Callback):
+    """Wall time spent in training steps (forward, backward, optimizer), without validation,
+    checkpoints or data loading."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.samples = 0
+        self._started_s: float | None = None
+
+    def on_train_batch_start(
+        self,
+        trainer: lightning.Trainer,
+        pl_module: lightning.LightningModule,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        self._started_s = time.perf_counter()
+
+    def on_train_batch_end(
+        self,
+        trainer: lightning.Trainer,
+        pl_module: lightning.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        if self._started_s is not None:
+            self.seconds += time.perf_counter() - self._started_s
+            self.samples += int(batch["features"].shape[0])
+            self._started_s = None
+
+    @property
+    def samples_per_s(self) -> float | None:
+        return self.samples / self.seconds if self.seconds > 0 else None

@@ -16,6 +16,8 @@ from rfloc_core.data.metrics import gaussian_calibration, position_errors_m, sum
 from rfloc_core.data.rng import sample_seed
 from rfloc_core.heads.moments import predictive_covariance_m2
 from rfloc_core.model import LocalizationNet
+from rfloc_core.training.config import LossName
+from rfloc_core.training.loss import training_loss
 from rfloc_core.training.schedule import WarmupCosine, warmup_steps_for
 
 STEP_STREAM = 3
@@ -59,6 +61,8 @@ class LocalizationModule(lightning.LightningModule):
         weight_decay: float,
         warmup_fraction: float,
         seed: int,
+        loss: LossName = "nll",
+        beta: float = 0.0,
     ) -> None:
         super().__init__()
         self.model = model
@@ -66,6 +70,8 @@ class LocalizationModule(lightning.LightningModule):
         self.weight_decay = weight_decay
         self.warmup_fraction = warmup_fraction
         self.seed = seed
+        self.loss = loss
+        self.beta = beta
         self._validation_outputs: list[dict[str, torch.Tensor]] = []
 
     def forward(self, spectrogram: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -80,16 +86,16 @@ class LocalizationModule(lightning.LightningModule):
         return outputs, self.model.nll(outputs, batch["position_m"].float())
 
     def step_loss(self, batch: dict[str, torch.Tensor], step: int) -> torch.Tensor:
-        """The loss of optimizer step ``step``: the batch's mean NLL, with torch's global RNG
-        seeded from (seed, step) so a resumed run draws the same dropout masks."""
+        """The loss of optimizer step ``step`` (see ``rfloc_core.training.loss``), with torch's
+        global RNG seeded from (seed, step) so a resumed run draws the same dropout masks."""
         torch.manual_seed(sample_seed(self.seed, step, STEP_STREAM))
-        _, nll = self._outputs_and_nll(batch)
-        return nll.mean()
+        outputs, nll = self._outputs_and_nll(batch)
+        return training_loss(outputs, nll, self.loss, self.beta)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self.step_loss(batch, self.global_step)
         size = batch["features"].shape[0]
-        self.log("train_nll", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=size)
+        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=size)
         return loss
 
     def on_validation_epoch_start(self) -> None:

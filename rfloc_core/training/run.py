@@ -34,12 +34,22 @@ class RunFolderError(RflocError):
 
 @dataclass(frozen=True)
 class TrainResult:
+    config: TrainConfig
     run_dir: Path
     best_checkpoint: Path
     last_checkpoint: Path
     evaluation: Any
     """``rfloc_core.evaluation.Evaluation`` of the best checkpoint on the validation set."""
     epochs_completed: int
+    steps_completed: int
+    learning_curve: dict[str, list[Any]]
+    """``steps`` and ``val_error_median_m`` (m) after each validation."""
+    train_samples_per_s: float | None
+    """Samples per second of training steps alone (no validation, data or checkpoints)."""
+    simulated_samples_per_s: float | None
+    """Samples per second the in-memory sets were simulated at, where this run simulated them."""
+    prior_position_m: tuple[float, float]
+    """The training set's mean true position (east, north), m: the prior baseline."""
     mlflow_run_id: str | None
     registered_model: str | None
     model_version: str | None

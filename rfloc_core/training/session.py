@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,9 @@ from rfloc_core.training.callbacks import (
     BEST_DIR,
     AtomicCheckpointIO,
     BestCheckpoint,
+    LearningCurve,
     ResumeState,
+    StepTimer,
 )
 from rfloc_core.training.config import TrainConfig
 from rfloc_core.training.data_module import SyntheticDataModule
@@ -114,17 +118,28 @@ def run_training(
         raise
     if result is None:
         return None
-    trainer, module = result
+    trainer, module = result.trainer, result.module
+    prior_m = result.data.train_mean_position_m()
     best = run_dir / BEST_DIR
     save_checkpoint(
         module.model,
         run_dir / LAST_DIR,
         scenario=scenario,
         features=features,
-        extra={"epoch": trainer.current_epoch, "global_step": trainer.global_step},
+        extra={
+            "epoch": trainer.current_epoch,
+            "global_step": trainer.global_step,
+            "train_mean_position_m": list(prior_m),
+        },
     )
     if not best.is_dir():  # no validation ran: the final weights are the best we have
-        save_checkpoint(module.model, best, scenario=scenario, features=features)
+        save_checkpoint(
+            module.model,
+            best,
+            scenario=scenario,
+            features=features,
+            extra={"train_mean_position_m": list(prior_m)},
+        )
     model, checkpoint_config = load_checkpoint(best)
     evaluation, estimates = evaluate_samples(
         model,
@@ -135,6 +150,7 @@ def run_training(
         split="validation",
         progress=progress,
         context={"run_dir": str(run_dir), "backbone": config.model.backbone},
+        prior_position_m=prior_m,
     )
     label = f"{config.model.backbone}/{config.model.head}, validation set"
     write_report(evaluation, estimates, run_dir / EVALUATION_DIR, label=label)
@@ -162,6 +178,9 @@ def run_training(
         "status": "finished",
         "finished_utc": _now(),
         "epochs_completed": trainer.current_epoch,
+        "steps_completed": trainer.global_step,
+        "learning_curve": result.curve.as_dict(),
+        "train_samples_per_s": result.timer.samples_per_s,
         "best_checkpoint": str(best),
         "registered_model": name if version else None,
         "model_version": version,
@@ -170,15 +189,39 @@ def run_training(
         record |= {"mlflow_run_id": tracker.run_id, "tracking_uri": tracker.tracking_uri}
     write_run(run_dir, record)
     return TrainResult(
+        config=config,
         run_dir=run_dir,
         best_checkpoint=best,
         last_checkpoint=run_dir / LAST_DIR,
         evaluation=evaluation,
         epochs_completed=trainer.current_epoch,
+        steps_completed=trainer.global_step,
+        learning_curve=result.curve.as_dict(),
+        train_samples_per_s=result.timer.samples_per_s,
+        simulated_samples_per_s=result.data.simulated_samples_per_s,
+        prior_position_m=prior_m,
         mlflow_run_id=tracker.run_id if tracker else None,
         registered_model=name if version else None,
         model_version=version,
     )
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    trainer: lightning.Trainer
+    module: LocalizationModule
+    data: SyntheticDataModule
+    curve: LearningCurve
+    timer: StepTimer
+
+
+def _patience_callback(config: TrainConfig) -> EarlyStopping | None:
+    if config.validate_every_steps and config.early_stopping_patience_steps:
+        validations = math.ceil(config.early_stopping_patience_steps / config.validate_every_steps)
+        return EarlyStopping(MONITOR, patience=validations, mode="min")
+    if not config.validate_every_steps and config.early_stopping_patience_epochs:
+        return EarlyStopping(MONITOR, patience=config.early_stopping_patience_epochs, mode="min")
+    return None
 
 
 def _fit(
@@ -189,7 +232,7 @@ def _fit(
     tracker: RunTracker | None,
     resume_state: Path | None,
     progress: bool,
-) -> tuple[lightning.Trainer, LocalizationModule] | None:
+) -> _Fitted | None:
     torch.manual_seed(config.seed)
     kwargs = config.model.create_model_kwargs()
     kwargs["head_options"].setdefault("position_scale_m", position_scale_m(scenario))
@@ -200,8 +243,11 @@ def _fit(
         weight_decay=config.weight_decay,
         warmup_fraction=config.warmup_fraction,
         seed=config.seed,
+        loss=config.loss,
+        beta=config.beta,
     )
     data = SyntheticDataModule(config, scenario, features)
+    curve, timer = LearningCurve(), StepTimer()
     callbacks: list[lightning.Callback] = [
         ResumeState(run_dir, data.train_batches, config.checkpoint_every_steps),
         BestCheckpoint(
@@ -211,14 +257,20 @@ def _fit(
             features=features.model_dump(mode="json"),
             train_config=config.model_dump(mode="json"),
         ),
-        TrackingCallback(tracker),
+        TrackingCallback(tracker, per_step=config.validate_every_steps > 0),
+        curve,
+        timer,
     ]
-    if config.early_stopping_patience_epochs:
-        callbacks.append(
-            EarlyStopping(MONITOR, patience=config.early_stopping_patience_epochs, mode="min")
-        )
+    patience = _patience_callback(config)
+    if patience is not None:
+        callbacks.append(patience)
+    by_steps = config.validate_every_steps > 0
     trainer = lightning.Trainer(
-        max_epochs=config.epochs,
+        max_epochs=-1 if config.max_steps else config.epochs,
+        max_steps=config.max_steps or -1,
+        val_check_interval=config.validate_every_steps if by_steps else None,
+        check_val_every_n_epoch=None if by_steps else 1,
+        gradient_clip_val=config.gradient_clip_norm or None,
         accelerator=config.accelerator,
         devices=config.devices,
         num_nodes=config.num_nodes,
@@ -242,4 +294,4 @@ def _fit(
     )
     if not trainer.is_global_zero:
         return None
-    return trainer, module
+    return _Fitted(trainer, module, data, curve, timer)

@@ -139,10 +139,12 @@ class RunTracker:
 
 
 class TrackingCallback(lightning.Callback):
-    """Logs the epoch's validation and training metrics to MLflow, step = epoch."""
+    """Logs the validation and training metrics to MLflow: step = epoch, or the optimizer
+    step for validation metrics when ``per_step`` (validation every few steps)."""
 
-    def __init__(self, tracker: RunTracker | None) -> None:
+    def __init__(self, tracker: RunTracker | None, *, per_step: bool = False) -> None:
         self.tracker = tracker
+        self.per_step = per_step
 
     def on_validation_end(
         self, trainer: lightning.Trainer, pl_module: lightning.LightningModule
@@ -151,7 +153,8 @@ class TrackingCallback(lightning.Callback):
             return
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val_")}
         if metrics:
-            self.tracker.log_metrics(metrics, step=trainer.current_epoch)
+            step = trainer.global_step if self.per_step else trainer.current_epoch
+            self.tracker.log_metrics(metrics, step=step)
 
     def on_train_epoch_end(
         self, trainer: lightning.Trainer, pl_module: lightning.LightningModule
@@ -159,8 +162,8 @@ class TrackingCallback(lightning.Callback):
         if self.tracker is None or not trainer.is_global_zero:
             return
         metrics = {}
-        if "train_nll_epoch" in trainer.callback_metrics:
-            metrics["train_nll"] = float(trainer.callback_metrics["train_nll_epoch"])
+        if "train_loss_epoch" in trainer.callback_metrics:
+            metrics["train_loss"] = float(trainer.callback_metrics["train_loss_epoch"])
         optimizer = trainer.optimizers[0] if trainer.optimizers else None
         if optimizer is not None:
             metrics["learning_rate"] = float(optimizer.param_groups[0]["lr"])

@@ -87,7 +87,7 @@ def test_killed_benchmark_resumes_skipping_finished_cells(
     assert models[0]["test_samples"] == 40
     assert len(models[0]["error_cdf"]["errors_m"]) == 80  # both seeds' test errors, pooled
     baselines = {row["model"] for row in results["accuracy"] if row["kind"] == "baseline"}
-    assert baselines == {"rss_mle", "weighted_centroid"}
+    assert baselines == {"prior", "rss_mle", "weighted_centroid"}
     assert results["crb_rmse_m"] > 0
     for seed in (0, 1):
         run_dir = out / "runs" / f"toynet-seed{seed}"

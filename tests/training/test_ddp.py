@@ -35,7 +35,7 @@ def test_ddp_two_cpu_processes_train_and_write_one_checkpoint(
     assert record["config"]["devices"] == 2 and record["config"]["strategy"] == "ddp"
     client = MlflowClient()
     assert len(client.search_runs([client.get_experiment_by_name("rfloc").experiment_id])) == 1
-    history = client.get_metric_history(record["mlflow_run_id"], "train_nll")
+    history = client.get_metric_history(record["mlflow_run_id"], "train_loss")
     nll_by_epoch = [m.value for m in sorted(history, key=lambda m: m.step)]
     assert len(nll_by_epoch) == 3
     assert nll_by_epoch[-1] < nll_by_epoch[0]  # it trains

@@ -22,7 +22,7 @@ EPOCH_METRICS = (
     "val_nll",
     "val_inside_1sigma",
     "val_inside_2sigma",
-    "train_nll",
+    "train_loss",
     "learning_rate",
 )
 
