@@ -100,3 +100,17 @@ def test_invalid_head_options_are_rejected(options, field):
 def test_mixture_needs_at_least_one_component():
     with pytest.raises(InvalidInputError, match="components"):
         MixtureHead(FEATURES, components=0)
+
+
+@pytest.mark.parametrize("head_type", [GaussianHead, FullGaussianHead, MixtureHead])
+def test_feature_norm_makes_a_head_blind_to_the_features_scale(head_type, features):
+    torch.manual_seed(0)
+    normed = head_type(FEATURES, feature_norm=True)
+    plain = head_type(FEATURES)
+    normed.proj.load_state_dict(plain.proj.state_dict())
+    with torch.no_grad():
+        small, large = normed(features), normed(40.0 * features)
+        plain_small, plain_large = plain(features), plain(40.0 * features)
+    for name in small:
+        assert torch.allclose(small[name], large[name], rtol=1e-3, atol=1e-2), name
+    assert not torch.allclose(plain_small["position_m"], plain_large["position_m"], rtol=0.1)

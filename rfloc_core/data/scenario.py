@@ -40,6 +40,11 @@ class Receiver(_Strict):
     altitude_m: float = Field(
         default=0.0, ge=-500.0, le=9000.0, description="height above the WGS84 ellipsoid, m"
     )
+    offline: bool = Field(
+        default=False,
+        description="true: the station is down and hears nothing in any sample (its channel "
+        "is the offline floor), as when testing a model with a station missing",
+    )
 
 
 class Area(_Strict):

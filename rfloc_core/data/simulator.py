@@ -74,6 +74,7 @@ class Simulator:
         self.taps = scenario.multipath.taps if scenario.multipath.enabled else 1
         self.n_samples = self.feature_config.n_samples
         self._layout = self._make_layout()
+        self._station_up = torch.tensor([not receiver.offline for receiver in scenario.receivers])
         weights = torch.tensor(scenario.transmitter.signal_weights.as_tuple(), dtype=torch.float64)
         self._signal_cdf = torch.cumsum(weights / weights.sum(), dim=0)
 
@@ -170,7 +171,7 @@ class Simulator:
             "position_m": transmitter_m[:, :2],
             "tx_power_dbm": tx_power_dbm,
             "received_power_dbm": large_scale_dbm + fading_db,
-            "online": take(block, "dropout") >= hardware.dropout_probability,
+            "online": (take(block, "dropout") >= hardware.dropout_probability) & self._station_up,
             "signal_type": signal_type.clamp(max=len(SIGNAL_TYPES) - 1),
             "taps": taps * amplitude.unsqueeze(-1),
             "carrier_offset_hz": power.carrier_offset_max_hz

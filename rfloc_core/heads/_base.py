@@ -31,7 +31,13 @@ def check_head_options(position_scale_m: float, sigma_floor_m: float) -> None:
 
 
 class ScaledHead(nn.Module):
-    """A linear map from features to raw outputs, scaled to metres: the heads' common base."""
+    """A linear map from features to raw outputs, scaled to metres: the heads' common base.
+
+    ``feature_norm=True`` puts a LayerNorm on the pooled features first. Backbones whose
+    pooled features are not normalised (EfficientNet, MobileNet) give a few inputs features
+    tens of times larger than the rest, and so positions far outside the area; the norm bounds
+    them. ``rfloc train`` turns it on (it is recorded in the checkpoint's head options).
+    """
 
     def __init__(
         self,
@@ -40,12 +46,19 @@ class ScaledHead(nn.Module):
         *,
         position_scale_m: float = DEFAULT_POSITION_SCALE_M,
         sigma_floor_m: float = DEFAULT_SIGMA_FLOOR_M,
+        feature_norm: bool = False,
     ) -> None:
         super().__init__()
         check_head_options(position_scale_m, sigma_floor_m)
         self.position_scale_m = position_scale_m
         self.sigma_floor_m = sigma_floor_m
+        self.norm: nn.Module = nn.LayerNorm(feature_dim) if feature_norm else nn.Identity()
         self.proj = nn.Linear(feature_dim, raw_outputs)
+
+    def raw(self, features: torch.Tensor) -> torch.Tensor:
+        """The unscaled outputs ``(B, raw_outputs)`` for pooled features ``(B, feature_dim)``."""
+        out: torch.Tensor = self.proj(self.norm(features))
+        return out
 
     def length_m(self, raw: torch.Tensor) -> torch.Tensor:
         return positive_length_m(raw, self.position_scale_m, self.sigma_floor_m)

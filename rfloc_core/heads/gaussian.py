@@ -23,13 +23,18 @@ class GaussianHead(ScaledHead):
         *,
         position_scale_m: float = DEFAULT_POSITION_SCALE_M,
         sigma_floor_m: float = DEFAULT_SIGMA_FLOOR_M,
+        feature_norm: bool = False,
     ) -> None:
         super().__init__(
-            feature_dim, 4, position_scale_m=position_scale_m, sigma_floor_m=sigma_floor_m
+            feature_dim,
+            4,
+            position_scale_m=position_scale_m,
+            sigma_floor_m=sigma_floor_m,
+            feature_norm=feature_norm,
         )
 
     def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
-        raw = self.proj(features)
+        raw = self.raw(features)
         return {
             "position_m": raw[:, :2] * self.position_scale_m,
             "sigma_m": self.length_m(raw[:, 2:]),

@@ -27,6 +27,7 @@ class MixtureHead(ScaledHead):
         components: int = DEFAULT_COMPONENTS,
         position_scale_m: float = DEFAULT_POSITION_SCALE_M,
         sigma_floor_m: float = DEFAULT_SIGMA_FLOOR_M,
+        feature_norm: bool = False,
     ) -> None:
         if not isinstance(components, int) or components < 1:
             from rfloc_core.errors import InvalidInputError
@@ -37,11 +38,12 @@ class MixtureHead(ScaledHead):
             components * 5,
             position_scale_m=position_scale_m,
             sigma_floor_m=sigma_floor_m,
+            feature_norm=feature_norm,
         )
         self.components = components
 
     def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
-        raw = self.proj(features).unflatten(-1, (self.components, 5))
+        raw = self.raw(features).reshape(features.shape[0], self.components, 5)
         weights = torch.softmax(raw[..., 0], dim=-1)
         means = raw[..., 1:3] * self.position_scale_m
         sigmas = self.length_m(raw[..., 3:5])

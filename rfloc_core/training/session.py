@@ -20,6 +20,8 @@ from rfloc_core.evaluation.evaluate import evaluate_samples
 from rfloc_core.evaluation.report import write_report
 from rfloc_core.evaluation.summary import Evaluation
 from rfloc_core.model import create_model
+from rfloc_core.registry import get_registry
+from rfloc_core.registry._loading import INTERNAL_PLUGIN
 from rfloc_core.training.callbacks import (
     BEST_DIR,
     AtomicCheckpointIO,
@@ -236,6 +238,8 @@ def _fit(
     torch.manual_seed(config.seed)
     kwargs = config.model.create_model_kwargs()
     kwargs["head_options"].setdefault("position_scale_m", position_scale_m(scenario))
+    if get_registry().head(config.model.head).plugin == INTERNAL_PLUGIN:
+        kwargs["head_options"].setdefault("feature_norm", True)
     model = create_model(**kwargs)
     module = LocalizationModule(
         model,
