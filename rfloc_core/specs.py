@@ -83,13 +83,17 @@ class ReferenceFigure:
 
 @dataclass(frozen=True)
 class TrainingRecipe:
-    """A family's recommended optimiser settings (plugin API 1.1). ``rfloc bench`` trains the
-    backbone with them where its suite leaves the learning rate to the backbone."""
+    """A family's recommended training settings (plugin API 1.1); None leaves a setting to the
+    training preset or the benchmark suite."""
 
-    learning_rate: float
-    """AdamW peak learning rate, reached after warm-up."""
+    learning_rate: float | None = None
+    """AdamW peak learning rate, reached after warm-up; ``rfloc bench`` uses it where its
+    suite sets none."""
     weight_decay: float | None = None
-    """AdamW decoupled weight decay; None: the training preset's."""
+    """AdamW decoupled weight decay, used with ``learning_rate``."""
+    feature_norm: bool | None = None
+    """LayerNorm on the pooled features before a core head (``rfloc train`` and ``rfloc
+    bench``), for backbones whose pooled features are not normalised."""
     source: str = ""
     """Where the figures come from: an experiment's write-up or a publication."""
 

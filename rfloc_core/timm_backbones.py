@@ -13,6 +13,7 @@ from rfloc_core.specs import (
     Pretrained,
     PretrainedWeights,
     ReferenceFigure,
+    TrainingRecipe,
 )
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ def timm_backbone_spec(
     sized_input: bool = False,
     aliases: tuple[str, ...] = (),
     description: str = "",
+    training: TrainingRecipe | None = None,
     **timm_options: Any,
 ) -> BackboneSpec:
     """A spec for ``timm_name`` (default: ``name``) registered as ``name``.
@@ -117,4 +119,5 @@ def timm_backbone_spec(
         references=references,
         aliases=aliases,
         description=description,
+        training=training,
     )

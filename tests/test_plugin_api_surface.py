@@ -35,7 +35,7 @@ API_1_FIELDS: dict[str, tuple[str, ...]] = {
 
 API_1_1_FIELDS: dict[str, tuple[str, ...]] = {
     "BackboneSpec": ("training",),
-    "TrainingRecipe": ("learning_rate", "weight_decay", "source"),
+    "TrainingRecipe": ("learning_rate", "weight_decay", "feature_norm", "source"),
 }
 """Added in plugin API 1.1, after the 1.0 fields (a new type's fields in full)."""
 

@@ -93,10 +93,10 @@ def training_overrides(
     recipe = get_registry().backbone(model_name).training
     if protocol.learning_rate is not None:
         overrides.append(f"learning_rate={protocol.learning_rate}")
-    elif recipe is not None:
+    elif recipe is not None and recipe.learning_rate is not None:
         overrides.append(f"learning_rate={recipe.learning_rate}")
-    if protocol.learning_rate is None and recipe is not None and recipe.weight_decay is not None:
-        overrides.append(f"weight_decay={recipe.weight_decay}")
+        if recipe.weight_decay is not None:
+            overrides.append(f"weight_decay={recipe.weight_decay}")
     if device.type == "cuda":
         overrides += ["accelerator=gpu", "precision=auto"]
     return overrides

@@ -36,7 +36,8 @@ class ScaledHead(nn.Module):
     ``feature_norm=True`` puts a LayerNorm on the pooled features first. Backbones whose
     pooled features are not normalised (EfficientNet, MobileNet) give a few inputs features
     tens of times larger than the rest, and so positions far outside the area; the norm bounds
-    them. ``rfloc train`` turns it on (it is recorded in the checkpoint's head options).
+    them. ``rfloc train`` turns it on where the backbone's ``TrainingRecipe`` asks for it (it is
+    recorded in the checkpoint's head options).
     """
 
     def __init__(

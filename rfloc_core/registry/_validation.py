@@ -33,12 +33,13 @@ def _number_in(value: Any, low: float, high: float, *, open_low: bool) -> bool:
 
 
 def _valid_recipe(recipe: Any) -> bool:
+    if not isinstance(recipe, TrainingRecipe):
+        return False
+    rate, decay = recipe.learning_rate, recipe.weight_decay
     return (
-        isinstance(recipe, TrainingRecipe)
-        and _number_in(recipe.learning_rate, 0.0, 1.0, open_low=True)
-        and (
-            recipe.weight_decay is None or _number_in(recipe.weight_decay, 0.0, 1.0, open_low=False)
-        )
+        (rate is None or _number_in(rate, 0.0, 1.0, open_low=True))
+        and (decay is None or _number_in(decay, 0.0, 1.0, open_low=False))
+        and (recipe.feature_norm is None or isinstance(recipe.feature_norm, bool))
     )
 
 
@@ -65,8 +66,8 @@ def _problems(spec: AnySpec) -> list[str]:
         recipe = spec.training
         if recipe is not None and not _valid_recipe(recipe):
             problems.append(
-                "training must be a TrainingRecipe with 0 < learning_rate <= 1 and weight_decay "
-                f"None or in [0, 1], got {recipe!r}"
+                "training must be a TrainingRecipe with learning_rate None or in (0, 1], "
+                f"weight_decay None or in [0, 1] and feature_norm None or a bool, got {recipe!r}"
             )
         if spec.onnx_exporter not in ("dynamo", "legacy"):
             problems.append(

@@ -238,8 +238,11 @@ def _fit(
     torch.manual_seed(config.seed)
     kwargs = config.model.create_model_kwargs()
     kwargs["head_options"].setdefault("position_scale_m", position_scale_m(scenario))
-    if get_registry().head(config.model.head).plugin == INTERNAL_PLUGIN:
-        kwargs["head_options"].setdefault("feature_norm", True)
+    registry = get_registry()
+    recipe = registry.backbone(config.model.backbone).training
+    core_head = registry.head(config.model.head).plugin == INTERNAL_PLUGIN
+    if core_head and recipe is not None and recipe.feature_norm is not None:
+        kwargs["head_options"].setdefault("feature_norm", recipe.feature_norm)
     model = create_model(**kwargs)
     module = LocalizationModule(
         model,

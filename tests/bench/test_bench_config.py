@@ -8,8 +8,8 @@ from rfloc_core.bench.config import load_suite, suite_names
 from rfloc_core.data.errors import ConfigError
 
 
-def test_the_three_suites_ship_and_load() -> None:
-    assert suite_names() == ["cpu-full", "gpu-full", "quick"]
+def test_the_shipped_suites_load() -> None:
+    assert suite_names() == ["converge", "cpu-full", "gpu-full", "quick", "urban"]
     quick = load_suite("quick")
     assert quick.latency.device == "cpu"
     assert set(quick.latency.backends) == {"torch", "onnxruntime"}
@@ -20,6 +20,10 @@ def test_the_three_suites_ship_and_load() -> None:
         "efficientnet_b0",
     )
     assert quick.accuracy.scenario == "rss-ideal"
+    assert quick.accuracy.steps > 0, "the quick budget is in optimizer steps"
+    converge = load_suite("converge").accuracy
+    assert converge.patience_steps > 0 and converge.validation_interval_steps() > 0
+    assert load_suite("urban").accuracy.scenario == "urban-multipath"
     assert load_suite("gpu-full").latency.device == "cuda"
     assert "tensorrt" in load_suite("gpu-full").latency.backends
 
@@ -32,7 +36,7 @@ def test_a_suite_file_and_its_errors(tmp_path: Path) -> None:
     path.write_text('backbones = ["x"]\n[latency]\nmin_seconds = -1\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"latency\.min_seconds"):
         load_suite(path)
-    with pytest.raises(ConfigError, match="cpu-full, gpu-full, quick"):
+    with pytest.raises(ConfigError, match="converge, cpu-full, gpu-full, quick, urban"):
         load_suite("slow")
 
 

@@ -20,7 +20,14 @@ def test_the_quick_suite_benchmarks_the_example_plugin(tmp_path: Path) -> None:
     selected, _ = select_backbones(quick)
     assert selected[EXAMPLE_BACKBONE] == "mobilenetv3"
     small_budget = quick.accuracy.model_copy(
-        update={"epochs": 1, "train_samples": 64, "val_samples": 32, "test_samples": 40}
+        update={
+            "steps": 4,
+            "batch_size": 16,
+            "validate_every_steps": 2,
+            "train_samples": 64,
+            "val_samples": 32,
+            "test_samples": 40,
+        }
     )
     suite = quick.model_copy(update={"accuracy": small_budget})
     run = run_suite(

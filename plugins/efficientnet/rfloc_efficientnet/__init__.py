@@ -11,19 +11,26 @@ from collections.abc import Sequence
 from importlib.metadata import version
 from typing import Any
 
-from rfloc_core import BackboneSpec, InputConstraints, hookimpl
+from rfloc_core import BackboneSpec, InputConstraints, TrainingRecipe, hookimpl
 from rfloc_core.timm_backbones import timm_backbone_spec
 
 __version__ = version("rfloc-efficientnet")
-RFLOC_PLUGIN_API = (1, 0)
+RFLOC_PLUGIN_API = (1, 1)
 """The rfloc plugin API this plugin is built for (major, minor)."""
 
 FAMILY = "efficientnet"
 CONSTRAINTS = InputConstraints(min_size=(32, 32))
+RECIPE = TrainingRecipe(
+    feature_norm=True,
+    source="rfloc docs/training.md, recipe experiments: EfficientNet's pooled features are not "
+    "normalised, and a few inputs gave positions tens of km outside the area without the norm",
+)
 
 
 def _spec(name: str, **fields: Any) -> BackboneSpec:
-    return timm_backbone_spec(name, family=FAMILY, constraints=CONSTRAINTS, **fields)
+    return timm_backbone_spec(
+        name, family=FAMILY, constraints=CONSTRAINTS, training=RECIPE, **fields
+    )
 
 
 @hookimpl
