@@ -71,4 +71,4 @@ class BenchProgress:
 
     def note(self, text: str) -> None:
         """A line printed above the live display."""
-        self._progress.console.print(text, highlight=False)
+        self._progress.console.print(text, highlight=False, soft_wrap=True)
