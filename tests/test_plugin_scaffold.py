@@ -57,7 +57,7 @@ def test_generated_package_installs_and_passes_its_generated_tests(generated, tm
     mynet = next(p for p in json.loads(listing.stdout) if p["name"] == "mynet")
     assert (mynet["state"], mynet["api"], mynet["distribution"], mynet["backbones"]) == (
         "loaded",
-        "1.0",
+        "{}.{}".format(*RFLOC_PLUGIN_API),
         "rfloc-mynet",
         1,
     )

@@ -10,12 +10,20 @@ from rfloc_core.registry import get_registry
 from tests.toy_plugins import BROKEN_ON_IMPORT, TOY_BACKBONE
 
 BAD_SPECS = """
-from rfloc_core import BackboneSpec, hookimpl
+from rfloc_core import BackboneSpec, TrainingRecipe, hookimpl
 
 @hookimpl
 def rfloc_backbones():
     return [
         "not a spec",
+        BackboneSpec(
+            name="bad_recipe", family="bad", feature_dim=8, build=len,
+            training=TrainingRecipe(learning_rate=5.0),
+        ),
+        BackboneSpec(
+            name="good_recipe", family="bad", feature_dim=8, build=len,
+            training=TrainingRecipe(feature_norm=True),
+        ),
         BackboneSpec(name="Bad-Name", family="bad", feature_dim=8, build=len),
         BackboneSpec(name="zero_dim", family="bad", feature_dim=0, build=len),
         BackboneSpec(name="fine_one", family="bad", feature_dim=8, build=len),
@@ -95,7 +103,9 @@ def test_invalid_specs_are_reported_one_by_one_and_valid_ones_kept(plugin_site):
     assert "must be a BackboneSpec, got str" in errors
     assert "'Bad-Name'" in errors and "lower-case" in errors
     assert "feature_dim must be a positive int, got 0" in errors
-    assert [s.name for s in registry.backbones("*") if s.plugin == "bad"] == ["fine_one"]
+    assert "'bad_recipe': training must be a TrainingRecipe with learning_rate None or in" in errors
+    good = [s.name for s in registry.backbones("*") if s.plugin == "bad"]
+    assert sorted(good) == ["fine_one", "good_recipe"]
 
 
 @pytest.mark.parametrize(

@@ -43,6 +43,19 @@ def checkpoint_features(config: CheckpointConfig) -> FeatureConfig:
     return FeatureConfig(mel_bins=mel_bins, frames=frames)
 
 
+def recorded_prior_m(config: CheckpointConfig) -> tuple[float, float] | None:
+    """The training set's mean position a checkpoint records (``rfloc train`` writes it), or
+    None for checkpoints that record none."""
+    value = config.extra.get("train_mean_position_m")
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int | float) for v in value)
+    ):
+        return float(value[0]), float(value[1])
+    return None
+
+
 def evaluate_samples(
     model: Any,
     scenario: ScenarioConfig,
@@ -107,6 +120,7 @@ def evaluate(
         device=device,
         progress=progress,
         context={"checkpoint": str(checkpoint), "backbone": config.backbone, "head": config.head},
+        prior_position_m=recorded_prior_m(config),
     )
     if out_dir is not None:
         write_report(evaluation, estimates, out_dir, label=f"{config.backbone}/{config.head}")

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
         TrainConfig,
         apply_overrides,
         load_train_config,
-        parse_override,
     )
+    from rfloc_core.training.overrides import parse_override
     from rfloc_core.training.run import TrainResult, train
 
 _LAZY = {
@@ -31,9 +31,9 @@ _LAZY = {
         "TrainConfig",
         "apply_overrides",
         "load_train_config",
-        "parse_override",
     )
 }
+_LAZY["parse_override"] = "rfloc_core.training.overrides"
 
 
 _LAZY |= {"TrainResult": "rfloc_core.training.run", "train": "rfloc_core.training.run"}

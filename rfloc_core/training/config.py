@@ -10,9 +10,6 @@ checks the backbone and head names against the plugin registry.
 from __future__ import annotations
 
 import copy
-import difflib
-import tomllib
-import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -25,6 +22,7 @@ from rfloc_core.data.presets import DEFAULT_PRESET as DEFAULT_SCENARIO
 from rfloc_core.data.validation import read_toml, validate_config
 from rfloc_core.errors import UnknownNameError
 from rfloc_core.packaged_presets import read_toml_preset
+from rfloc_core.training.overrides import apply_model_overrides
 
 PRESET_PACKAGE = "rfloc_core.training.presets"
 BASE_KEY = "base"
@@ -235,81 +233,10 @@ class TrainConfig(_Strict):
         return self
 
 
-# --- overrides -------------------------------------------------------------------------------
-
-
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """``"model.backbone=resnet18"`` -> (["model", "backbone"], "resnet18"); the value is a
-    TOML scalar (``3e-4``, ``true``, ``"x"``, ``{components = 5}``) or else the raw string."""
-    key, sep, raw = text.partition("=")
-    parts = [part.strip() for part in key.split(".")]
-    if not sep or not all(parts):
-        raise ConfigError(
-            f"malformed override {text!r}: expected key=value with a dotted key, "
-            "for example model.backbone=resnet18 or learning_rate=3e-4"
-        )
-    raw = raw.strip()
-    try:
-        value: Any = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw
-    return parts, value
-
-
-def _allowed_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
-    keys: list[str] = []
-    for name, info in model.model_fields.items():
-        annotation = info.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            keys += _allowed_keys(annotation, f"{prefix}{name}.")
-        else:
-            keys.append(f"{prefix}{name}")
-    return keys
-
-
-def _check_key(parts: list[str], text: str) -> None:
-    """Raise ``ConfigError`` unless ``parts`` names a field of ``TrainConfig`` (or a key inside
-    one of its dict fields such as ``model.head_options.components``)."""
-    current: type[BaseModel] = TrainConfig
-    for index, part in enumerate(parts):
-        info = current.model_fields.get(part)
-        if info is None:
-            break
-        annotation = info.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            current = annotation
-            continue
-        if index == len(parts) - 1 or typing.get_origin(annotation) is dict:
-            return
-        break
-    else:
-        return
-    key = ".".join(parts)
-    allowed = _allowed_keys(TrainConfig)
-    close = difflib.get_close_matches(key, allowed, n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else ";"
-    raise ConfigError(
-        f"override {text!r}: unknown key {key!r}{hint} allowed keys: {', '.join(allowed)}"
-    )
-
-
-def _set(data: dict[str, Any], parts: list[str], value: Any) -> None:
-    for part in parts[:-1]:
-        child = data.get(part)
-        if not isinstance(child, dict):
-            child = data[part] = {}
-        data = child
-    data[parts[-1]] = value
-
-
 def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """A copy of the raw config ``data`` with each ``key=value`` override applied in order."""
-    result = copy.deepcopy(dict(data))
-    for text in overrides:
-        parts, value = parse_override(text)
-        _check_key(parts, text)
-        _set(result, parts, value)
-    return result
+    """A copy of the raw config ``data`` with each ``key=value`` override applied in order;
+    an unknown key fails naming the close matches and every allowed key of ``TrainConfig``."""
+    return apply_model_overrides(TrainConfig, data, overrides)
 
 
 # --- loading ---------------------------------------------------------------------------------

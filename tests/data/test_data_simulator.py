@@ -145,6 +145,19 @@ def test_dropout_zeroes_iq_and_fills_the_floor(
     assert bool((model_input[batch.online] > features.offline_floor).all())
 
 
+def test_a_station_marked_offline_is_offline_in_every_sample_and_nothing_else_changes(
+    ideal: ScenarioConfig,
+) -> None:
+    receivers = tuple(r.model_copy(update={"offline": r.name == "rx3"}) for r in ideal.receivers)
+    down = ideal.model_copy(update={"receivers": receivers})
+    batch = Simulator(down).simulate(range(20), seed=4)
+    reference = Simulator(ideal).simulate(range(20), seed=4)
+    assert not bool(batch.online[:, 2].any()) and bool(batch.online[:, [0, 1, 3, 4, 5, 6]].all())
+    assert bool((batch.iq[:, 2] == 0).all())
+    assert torch.equal(batch.iq[:, [0, 1, 3]], reference.iq[:, [0, 1, 3]])
+    assert torch.equal(batch.position_m, reference.position_m)
+
+
 def test_signal_types_follow_their_weights(ideal: ScenarioConfig) -> None:
     weighted = _variant(
         ideal, transmitter={"signal_weights": {"fm_voice": 2.0, "cw": 1.0, "digital_burst": 1.0}}
