@@ -139,7 +139,7 @@ class TrainConfig(_Strict):
         default=0.5, ge=0.0, le=1.0, description="beta of beta_nll, dimensionless; 0 is the NLL"
     )
     gradient_clip_norm: float = Field(
-        default=0.0, ge=0.0, le=1e6, description="clip the gradient's global L2 norm; 0: off"
+        default=1.0, ge=0.0, le=1e6, description="clip the gradient's global L2 norm; 0: off"
     )
     weight_decay: float = Field(
         default=0.05, ge=0.0, le=1.0, description="AdamW decoupled weight decay coefficient"
