@@ -112,7 +112,30 @@ def _accuracy(
             if is_model
             else None
         ),
-    }
+    } | (
+        {
+            "protocol": {
+                "steps": 400,
+                "max_steps": 400,
+                "batch_size": 32,
+                "train_samples": 2000,
+                "learning_rate": 1e-3,
+                "loss": "beta_nll(beta=0.5)",
+                "train_seconds": 42.0,
+                "train_samples_per_s": 300.0,
+                "simulated_samples_per_s": 1000.0,
+            },
+            "learning_curves": [
+                {
+                    "seed": 0,
+                    "steps": [50, 100, 200, 400],
+                    "val_error_median_m": [4 * median_m, 2 * median_m, 1.2 * median_m, median_m],
+                }
+            ],
+        }
+        if is_model
+        else {}
+    )
 
 
 def synthetic_results(label: str = "2-core Xeon, no GPU") -> dict[str, Any]:
@@ -315,3 +338,35 @@ def test_report_renders_in_headless_chromium_without_console_errors(
     report_dir: Path, tmp_path: Path
 ) -> None:
     assert_renders_without_console_errors(report_dir / "report.html", tmp_path)
+
+
+def test_a_model_within_ten_percent_of_the_prior_is_flagged_everywhere_and_not_ranked():
+    results = synthetic_results()
+    results["accuracy"].append(_accuracy("prior", None, 540.0, kind="baseline"))
+    from rfloc_core.bench.headline import headline_table
+    from rfloc_core.bench.report import render_markdown
+    from rfloc_core.bench.report_html import render_html
+    from rfloc_core.bench.results_views import did_not_learn, verdict
+
+    rows = {row["model"]: row for row in results["accuracy"]}
+    assert did_not_learn(rows["convnext_atto"], results)  # 510 m >= 0.9 x 540 m
+    assert verdict(rows["resnet18"], results) == "learned"
+    assert verdict(rows["prior"], results) is None
+    _, table = headline_table(results)
+    names = [row[0] for row in table]
+    assert "convnext_atto (did not learn)" in names and "resnet18" in names
+    assert "prior (baseline)" in names
+    markdown = render_markdown(results)
+    assert "| convnext_atto (did not learn) |" in markdown
+    assert markdown.count("did not learn") >= 3  # summary, accuracy table, the rule
+    page = render_html(results)
+    assert page.count(">did not learn</td>") == 3  # accuracy table; both latency rows
+    learning = page[page.index('<section id="learning">') :]
+    assert "<svg" in learning[: learning.index("</section>")]
+
+
+def test_without_a_prior_row_no_model_gets_a_verdict():
+    from rfloc_core.bench.results_views import verdict
+
+    results = synthetic_results()
+    assert {verdict(row, results) for row in results["accuracy"]} == {None}
