@@ -6,16 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from rfloc_core.training import load_train_config, train
-from tests.conftest import PluginSite
 from tests.training.toy_run import write_toy_config
 
 STEPS = 150
 
 
 def test_the_toy_backbone_goes_below_the_prior_within_a_fixed_number_of_steps(
-    tmp_path: Path, plugin_site: PluginSite
+    tmp_path: Path, toy_registry: object
 ) -> None:
-    plugin_site.install_toy()
     config = load_train_config(
         write_toy_config(tmp_path),
         [
