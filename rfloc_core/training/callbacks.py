@@ -120,7 +120,9 @@ class BestCheckpoint(lightning.Callback):
         scenario: dict[str, Any],
         features: dict[str, Any],
         train_config: dict[str, Any],
+        extra: dict[str, Any] | None = None,
     ) -> None:
+        self.extra = dict(extra or {})
         self.folder = run_dir / BEST_DIR
         self.monitor = monitor
         self.scenario = scenario
@@ -158,7 +160,8 @@ class BestCheckpoint(lightning.Callback):
                     "global_step": trainer.global_step,
                     "metrics": metrics,
                     "train_config": self.train_config,
-                },
+                }
+                | self.extra,
             )
         trainer.strategy.barrier("best_checkpoint")
 

@@ -120,8 +120,7 @@ def run_training(
         raise
     if result is None:
         return None
-    trainer, module = result.trainer, result.module
-    prior_m = result.data.train_mean_position_m()
+    trainer, module, prior_m = result.trainer, result.module, result.prior_m
     best = run_dir / BEST_DIR
     save_checkpoint(
         module.model,
@@ -215,6 +214,7 @@ class _Fitted:
     data: SyntheticDataModule
     curve: LearningCurve
     timer: StepTimer
+    prior_m: tuple[float, float]
 
 
 def _patience_callback(config: TrainConfig) -> EarlyStopping | None:
@@ -254,6 +254,7 @@ def _fit(
         beta=config.beta,
     )
     data = SyntheticDataModule(config, scenario, features)
+    prior_m = data.train_mean_position_m()
     curve, timer = LearningCurve(), StepTimer()
     callbacks: list[lightning.Callback] = [
         ResumeState(run_dir, data.train_batches, config.checkpoint_every_steps),
@@ -263,6 +264,7 @@ def _fit(
             scenario=scenario.model_dump(mode="json"),
             features=features.model_dump(mode="json"),
             train_config=config.model_dump(mode="json"),
+            extra={"train_mean_position_m": list(prior_m)},
         ),
         TrackingCallback(tracker, per_step=config.validate_every_steps > 0),
         curve,
@@ -301,4 +303,4 @@ def _fit(
     )
     if not trainer.is_global_zero:
         return None
-    return _Fitted(trainer, module, data, curve, timer)
+    return _Fitted(trainer, module, data, curve, timer, prior_m)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rfloc_core.checkpoint import load_checkpoint
+from rfloc_core.evaluation.evaluate import recorded_prior_m
 from rfloc_core.training import load_train_config, train
 from tests.training.toy_run import write_toy_config
 
@@ -30,6 +32,9 @@ def test_the_toy_backbone_goes_below_the_prior_within_a_fixed_number_of_steps(
     assert result is not None
     assert result.steps_completed == STEPS
     assert result.learning_curve["steps"] == [50, 100, 150]
+    _, checkpoint = load_checkpoint(result.best_checkpoint)
+    assert checkpoint.extra["train_mean_position_m"] == list(result.prior_position_m)
+    assert recorded_prior_m(checkpoint) == result.prior_position_m  # rfloc evaluate's prior
     rows = {row.name: row.errors for row in result.evaluation.rows}
     prior_m, model_m = rows["prior"].median_m, rows["model"].median_m
     assert model_m < 0.8 * prior_m, (model_m, prior_m, result.learning_curve)
