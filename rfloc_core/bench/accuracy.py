@@ -82,7 +82,6 @@ def training_overrides(
         f"max_steps={protocol.steps}",
         f"validate_every_steps={protocol.validation_interval_steps()}",
         f"early_stopping_patience_steps={protocol.patience_steps}",
-        "early_stopping_patience_epochs=0",
         f"train_samples={protocol.train_samples}",
         f"val_samples={protocol.val_samples}",
         f"seed={seed}",
