@@ -90,7 +90,16 @@ def test_registered_heads_declare_their_real_output_names():
 
 @pytest.mark.parametrize(
     ("options", "field"),
-    [({"sigma_floor_m": 0.0}, "sigma_floor_m"), ({"position_scale_m": -1.0}, "position_scale_m")],
+    [
+        ({"sigma_floor_m": 0.0}, "sigma_floor_m"),
+        ({"position_scale_m": -1.0}, "position_scale_m"),
+        ({"sigma_scale": 0.0}, "sigma_scale"),
+        ({"sigma_scale": -2.0}, "sigma_scale"),
+        ({"sigma_scale": float("inf")}, "sigma_scale"),
+        ({"sigma_scale": float("nan")}, "sigma_scale"),
+        ({"sigma_scale": "2"}, "sigma_scale"),
+        ({"sigma_scale": True}, "sigma_scale"),
+    ],
 )
 def test_invalid_head_options_are_rejected(options, field):
     with pytest.raises(InvalidInputError, match=field):

@@ -58,6 +58,8 @@ class RunOutcome:
     """``steps`` and ``val_error_median_m`` after each validation."""
     train_samples_per_s: float | None = None
     simulated_samples_per_s: float | None = None
+    sigma_scale: float | None = None
+    """The σ-scaling factor fitted on the validation set after training (None: not fitted)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -203,7 +205,7 @@ def train_and_test(
         result.best_checkpoint, protocol, result.prior_position_m, device=device
     )
     _drop_resume_state(run_dir)
-    config = result.config
+    config, calibration = result.config, result.uncertainty_calibration
     return RunOutcome(
         model=model_name,
         family=family,
@@ -217,6 +219,7 @@ def train_and_test(
         learning_curve=result.learning_curve,
         train_samples_per_s=result.train_samples_per_s,
         simulated_samples_per_s=result.simulated_samples_per_s,
+        sigma_scale=calibration.sigma_scale if calibration else None,
         **fields,
     )
 
@@ -316,6 +319,7 @@ def model_row(outcomes: Sequence[RunOutcome], protocol: AccuracyProtocol) -> Acc
         "train_seconds": float(sum(outcome.train_seconds for outcome in outcomes)),
         "train_samples_per_s": _mean_of_known([o.train_samples_per_s for o in outcomes]),
         "simulated_samples_per_s": _mean_of_known([o.simulated_samples_per_s for o in outcomes]),
+        "sigma_scale": _mean_of_known([o.sigma_scale for o in outcomes]),
     }
     row["learning_curves"] = [
         {

@@ -109,6 +109,7 @@ _ACCURACY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("ratio to CRB", "ratio_to_crb"),
     (f"inside 1{_SIGMA}", "inside_1sigma"),
     (f"inside 2{_SIGMA}", "inside_2sigma"),
+    (f"{_SIGMA} scale", "sigma_scale"),
     ("NLL", "nll_mean"),
     ("train s", "train_seconds"),
     ("verdict", "verdict"),

@@ -91,6 +91,7 @@ _ACCURACY_TABLE: tuple[Column, ...] = (
     Column("ratio to CRB", "ratio_to_crb", True),
     Column(f"inside 1{SIGMA}", "inside_1sigma", True),
     Column(f"inside 2{SIGMA}", "inside_2sigma", True),
+    Column(f"{SIGMA} scale", "sigma_scale", True),
     Column("NLL", "nll_mean", True),
     Column("train s", "train_seconds", True),
     Column("verdict", "verdict", False),

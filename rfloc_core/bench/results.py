@@ -106,6 +106,9 @@ class TrainingProtocol(TypedDict):
     """Samples per second of the training steps alone, the mean over seeds."""
     simulated_samples_per_s: float | None
     """Samples per second the shared training set was simulated at (once per seed)."""
+    sigma_scale: float | None
+    """The σ-scaling factor fitted on the validation set after training, the mean over seeds
+    (None: not fitted; absent from results written before σ-scaling)."""
 
 
 class LearningCurve(TypedDict):

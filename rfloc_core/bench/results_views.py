@@ -153,7 +153,7 @@ def hardware_use(results: Mapping[str, Any]) -> list[HardwareUse]:
     ]
 
 
-PROTOCOL_KEYS = ("steps", "batch_size", "learning_rate", "loss")
+PROTOCOL_KEYS = ("steps", "batch_size", "learning_rate", "loss", "sigma_scale")
 
 
 def sorted_accuracy_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import torch
 from rfloc_core.heads._base import (
     DEFAULT_POSITION_SCALE_M,
     DEFAULT_SIGMA_FLOOR_M,
+    DEFAULT_SIGMA_SCALE,
     LOG_2PI,
     ScaledHead,
 )
@@ -25,6 +26,7 @@ class FullGaussianHead(ScaledHead):
         position_scale_m: float = DEFAULT_POSITION_SCALE_M,
         sigma_floor_m: float = DEFAULT_SIGMA_FLOOR_M,
         feature_norm: bool = False,
+        sigma_scale: float = DEFAULT_SIGMA_SCALE,
     ) -> None:
         super().__init__(
             feature_dim,
@@ -32,12 +34,13 @@ class FullGaussianHead(ScaledHead):
             position_scale_m=position_scale_m,
             sigma_floor_m=sigma_floor_m,
             feature_norm=feature_norm,
+            sigma_scale=sigma_scale,
         )
 
     def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
         raw = self.raw(features)
         diagonal = self.length_m(raw[:, 2:4])
-        off_diagonal = raw[:, 4] * self.position_scale_m
+        off_diagonal = raw[:, 4] * (self.position_scale_m * self.sigma_scale)
         zero = torch.zeros_like(off_diagonal)
         scale_tril = torch.stack(
             (

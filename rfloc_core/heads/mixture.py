@@ -7,6 +7,7 @@ import torch
 from rfloc_core.heads._base import (
     DEFAULT_POSITION_SCALE_M,
     DEFAULT_SIGMA_FLOOR_M,
+    DEFAULT_SIGMA_SCALE,
     LOG_2PI,
     ScaledHead,
 )
@@ -28,6 +29,7 @@ class MixtureHead(ScaledHead):
         position_scale_m: float = DEFAULT_POSITION_SCALE_M,
         sigma_floor_m: float = DEFAULT_SIGMA_FLOOR_M,
         feature_norm: bool = False,
+        sigma_scale: float = DEFAULT_SIGMA_SCALE,
     ) -> None:
         if not isinstance(components, int) or components < 1:
             from rfloc_core.errors import InvalidInputError
@@ -39,6 +41,7 @@ class MixtureHead(ScaledHead):
             position_scale_m=position_scale_m,
             sigma_floor_m=sigma_floor_m,
             feature_norm=feature_norm,
+            sigma_scale=sigma_scale,
         )
         self.components = components
 

@@ -141,6 +141,12 @@ class TrainConfig(_Strict):
     gradient_clip_norm: float = Field(
         default=1.0, ge=0.0, le=1e6, description="clip the gradient's global L2 norm; 0: off"
     )
+    calibrate_uncertainty: bool = Field(
+        default=True,
+        description="after training, fit one factor on the predicted uncertainty's lengths "
+        "that minimises the validation NLL (sigma-scaling), saved in the best checkpoint as "
+        "head option sigma_scale; core heads only, positions unchanged",
+    )
     weight_decay: float = Field(
         default=0.05, ge=0.0, le=1.0, description="AdamW decoupled weight decay coefficient"
     )

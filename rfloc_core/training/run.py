@@ -53,6 +53,9 @@ class TrainResult:
     mlflow_run_id: str | None
     registered_model: str | None
     model_version: str | None
+    uncertainty_calibration: Any = None
+    """``rfloc_core.training.calibrate.UncertaintyCalibration`` of the best checkpoint on the
+    validation set, or None (turned off, or a head that is not the core's)."""
 
 
 def is_launching_process() -> bool:

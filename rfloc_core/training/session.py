@@ -22,6 +22,7 @@ from rfloc_core.evaluation.summary import Evaluation
 from rfloc_core.model import create_model
 from rfloc_core.registry import get_registry
 from rfloc_core.registry._loading import INTERNAL_PLUGIN
+from rfloc_core.training.calibrate import calibrate_checkpoint
 from rfloc_core.training.callbacks import (
     BEST_DIR,
     AtomicCheckpointIO,
@@ -69,6 +70,15 @@ def _evaluation_metrics(evaluation: Evaluation) -> dict[str, float]:
             if isinstance(value, float) and value != float("inf"):
                 metrics[f"final_{row.name}_{key}"] = value
     return metrics
+
+
+def _calibration_metrics(calibration: dict[str, Any]) -> dict[str, float]:
+    """The σ-scaling fit for MLflow: ``calibration_<field>``."""
+    return {
+        f"calibration_{key}": float(value)
+        for key, value in calibration.items()
+        if isinstance(value, int | float)
+    }
 
 
 def run_training(
@@ -141,6 +151,9 @@ def run_training(
             features=features,
             extra={"train_mean_position_m": list(prior_m)},
         )
+    calibration = None
+    if config.calibrate_uncertainty:
+        calibration = calibrate_checkpoint(best, result.data.val_set)  # type: ignore[arg-type]
     model, checkpoint_config = load_checkpoint(best)
     evaluation, estimates = evaluate_samples(
         model,
@@ -158,7 +171,10 @@ def run_training(
     name = registered_model_name(checkpoint_config.backbone, checkpoint_config.head)
     version = None
     if tracker is not None:
-        tracker.log_metrics(_evaluation_metrics(evaluation), step=trainer.current_epoch)
+        metrics = _evaluation_metrics(evaluation)
+        if calibration is not None:
+            metrics |= _calibration_metrics(calibration.as_dict())
+        tracker.log_metrics(metrics, step=trainer.current_epoch)
         tracker.log_artifacts(best, "checkpoint")
         tracker.log_artifacts(run_dir / EVALUATION_DIR, "evaluation")
         version = tracker.register_model(
@@ -182,6 +198,7 @@ def run_training(
         "steps_completed": trainer.global_step,
         "learning_curve": result.curve.as_dict(),
         "train_samples_per_s": result.timer.samples_per_s,
+        "uncertainty_calibration": calibration.as_dict() if calibration else None,
         "best_checkpoint": str(best),
         "registered_model": name if version else None,
         "model_version": version,
@@ -201,6 +218,7 @@ def run_training(
         train_samples_per_s=result.timer.samples_per_s,
         simulated_samples_per_s=result.data.simulated_samples_per_s,
         prior_position_m=prior_m,
+        uncertainty_calibration=calibration,
         mlflow_run_id=tracker.run_id if tracker else None,
         registered_model=name if version else None,
         model_version=version,
