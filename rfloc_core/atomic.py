@@ -20,11 +20,13 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(handle)
     temporary = Path(name)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 would make every output private
     try:
         yield temporary
+        umask = os.umask(0)
+        os.umask(umask)
+        # mkstemp's 0600, or a writer that recreates the file with its own mode, would make
+        # the output private; give it what a plain open() would.
+        os.chmod(temporary, 0o666 & ~umask)
         with open(temporary, "rb+") as written:
             os.fsync(written.fileno())
         os.replace(temporary, target)

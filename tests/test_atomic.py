@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from rfloc_core.atomic import atomic_path, write_text_atomic
@@ -28,4 +30,16 @@ def test_written_files_follow_the_umask_like_a_plain_open(tmp_path):
     plain.write_text("x")
     atomic = tmp_path / "atomic.txt"
     write_text_atomic(atomic, "x")
+    assert atomic.stat().st_mode == plain.stat().st_mode
+
+
+def test_a_writer_that_recreates_the_file_still_gets_the_umask_mode(tmp_path):
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(b"x")
+    atomic = tmp_path / "atomic.bin"
+    with atomic_path(atomic) as temporary:
+        temporary.unlink()
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT, 0o600)  # like safetensors
+        os.write(descriptor, b"x")
+        os.close(descriptor)
     assert atomic.stat().st_mode == plain.stat().st_mode
