@@ -84,6 +84,18 @@ def test_every_field_says_its_unit_or_meaning():
             assert info.description, f"{model.__name__}.{name} has no description"
 
 
+def test_every_training_field_is_in_the_documented_fields_table():
+    docs = (Path(__file__).parents[1] / "docs" / "training.md").read_text(encoding="utf-8")
+    table_rows = [line for line in docs.splitlines() if line.startswith("| `")]
+    undocumented = [
+        name
+        for name in TrainConfig.model_fields
+        if name not in ("name", "description", "model")
+        and not any(f"`{name}`" in row.split("|")[1] for row in table_rows)
+    ]
+    assert undocumented == [], "fields missing from docs/training.md's Fields table"
+
+
 def test_config_round_trips_through_json():
     config = load("balanced", "model.head=mixture", "model.head_options={components=4}")
     assert TrainConfig.model_validate_json(config.model_dump_json()) == config
