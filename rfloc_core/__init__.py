@@ -23,6 +23,7 @@ from rfloc_core.registry import get_registry
 from rfloc_core.specs import (
     BackboneSpec,
     ExporterSpec,
+    FusionSpec,
     HeadSpec,
     InputConstraints,
     PretrainedWeights,
@@ -32,12 +33,13 @@ from rfloc_core.specs import (
 
 if TYPE_CHECKING:
     from rfloc_core.evaluation import evaluate
-    from rfloc_core.model import LocalizationNet, create_model
+    from rfloc_core.model import LocalizationNet, ReceiverSetNet, create_model
     from rfloc_core.training.run import train
 
 _LAZY = {
     "create_model": "rfloc_core.model",
     "LocalizationNet": "rfloc_core.model",
+    "ReceiverSetNet": "rfloc_core.model",
     "train": "rfloc_core.training.run",
     "evaluate": "rfloc_core.evaluation.evaluate",
 }
@@ -58,12 +60,14 @@ __all__ = [
     "RFLOC_PLUGIN_API",
     "BackboneSpec",
     "ExporterSpec",
+    "FusionSpec",
     "HeadSpec",
     "InputConstraints",
     "InvalidInputError",
     "LocalizationNet",
     "PluginError",
     "PretrainedWeights",
+    "ReceiverSetNet",
     "ReferenceFigure",
     "RflocError",
     "TrainingRecipe",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import pluggy
 
-from rfloc_core.specs import BackboneSpec, ExporterSpec, HeadSpec
+from rfloc_core.specs import BackboneSpec, ExporterSpec, FusionSpec, HeadSpec
 
 PROJECT_NAME = "rfloc"
 ENTRY_POINT_GROUP = "rfloc"
@@ -22,7 +22,7 @@ ENTRY_POINT_GROUP = "rfloc"
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
-HOOK_NAMES = ("rfloc_backbones", "rfloc_heads", "rfloc_exporters")
+HOOK_NAMES = ("rfloc_backbones", "rfloc_heads", "rfloc_exporters", "rfloc_fusions")
 
 
 @hookspec
@@ -38,3 +38,9 @@ def rfloc_heads() -> Sequence[HeadSpec]:  # type: ignore[empty-body]
 @hookspec
 def rfloc_exporters() -> Sequence[ExporterSpec]:  # type: ignore[empty-body]
     """Return the exporters (and their runtimes) this plugin provides."""
+
+
+@hookspec
+def rfloc_fusions() -> Sequence[FusionSpec]:  # type: ignore[empty-body]
+    """Return the set fusions this plugin provides (plugin API 1.1): how a receiver-set model
+    joins its per-receiver encodings."""

@@ -141,6 +141,27 @@ class HeadSpec:
     plugin_version: str = ""
 
 
+class BuildFusion(Protocol):
+    """Builds a set fusion: a module whose ``forward(tokens, online)`` maps receiver tokens
+    ``(B, R, token_dim)`` and an online mask ``(B, R)`` (bool, True where the receiver is
+    heard) to ``(B, output_dim)``, the same for any order of the receivers and ignoring those
+    offline; the module has an ``output_dim`` int attribute."""
+
+    def __call__(self, token_dim: int, **options: Any) -> torch.nn.Module: ...
+
+
+@dataclass(frozen=True)
+class FusionSpec:
+    """A set fusion (plugin API 1.1): joins the per-receiver encodings of a receiver-set model
+    into the head's input."""
+
+    name: str
+    build: BuildFusion
+    description: str = ""
+    plugin: str = ""
+    plugin_version: str = ""
+
+
 def always_available() -> str | None:
     return None
 
@@ -159,4 +180,4 @@ class ExporterSpec:
     plugin_version: str = ""
 
 
-AnySpec = BackboneSpec | HeadSpec | ExporterSpec
+AnySpec = BackboneSpec | HeadSpec | ExporterSpec | FusionSpec

@@ -55,8 +55,8 @@ def test_plugins_lists_the_internal_core_plugin_with_its_hooks():
     assert result.returncode == 0, result.stderr
     core = next(p for p in json.loads(result.stdout) if p["name"] == "core")
     assert core["state"] == "internal"
-    assert core["hooks"] == ["heads", "exporters"]
-    assert (core["heads"], core["exporters"]) == (3, 3)
+    assert core["hooks"] == ["heads", "exporters", "fusions"]
+    assert (core["heads"], core["exporters"], core["fusions"]) == (3, 3, 2)
 
 
 def test_models_without_any_backbone_plugin_says_how_to_install_one():
@@ -83,6 +83,8 @@ def test_models_lists_the_toy_plugin_with_measured_figures(plugin_site):
     assert [r["name"] for r in rows] == ["toynet"]
     table = run_rfloc("models", "toynet", site=plugin_site.path)
     assert "toynet" in table.stdout and "feature dim" in table.stdout
+    assert "receiver-set fusions" in table.stdout
+    assert "attention (core), deepsets (core)" in " ".join(table.stdout.split())
 
 
 def test_models_measures_at_the_requested_input(plugin_site):

@@ -33,9 +33,13 @@ API_1_FIELDS: dict[str, tuple[str, ...]] = {
     "ReferenceFigure": ("metric", "value", "source", "note"),
 }  # fmt: skip
 
+API_1_1_HOOKS: dict[str, tuple[str, ...]] = {"rfloc_fusions": ()}
+"""Hooks added in plugin API 1.1."""
+
 API_1_1_FIELDS: dict[str, tuple[str, ...]] = {
     "BackboneSpec": ("training",),
     "TrainingRecipe": ("learning_rate", "weight_decay", "feature_norm", "source"),
+    "FusionSpec": ("name", "build", "description", "plugin", "plugin_version"),
 }
 """Added in plugin API 1.1, after the 1.0 fields (a new type's fields in full)."""
 
@@ -53,12 +57,16 @@ def test_api_1_1_fields_follow_the_1_0_ones_in_order(name: str) -> None:
     assert tuple(fields[before : before + len(added)]) == added
 
 
-@pytest.mark.parametrize("hook", sorted(API_1_HOOKS))
+@pytest.mark.parametrize("hook", sorted(API_1_HOOKS | API_1_1_HOOKS))
 def test_every_api_1_hook_spec_is_still_there_with_its_arguments(hook: str) -> None:
     spec = getattr(hookspecs, hook, None)
     assert spec is not None, f"hook spec {hook} was removed within API major 1"
     assert hasattr(spec, "rfloc_spec"), f"{hook} is no longer marked @hookspec"
-    assert tuple(inspect.signature(spec).parameters) == API_1_HOOKS[hook]
+    assert tuple(inspect.signature(spec).parameters) == (API_1_HOOKS | API_1_1_HOOKS)[hook]
+
+
+def test_every_hook_spec_is_in_the_record() -> None:
+    assert set(hookspecs.HOOK_NAMES) == set(API_1_HOOKS | API_1_1_HOOKS)
 
 
 @pytest.mark.parametrize("name", sorted(API_1_FIELDS))

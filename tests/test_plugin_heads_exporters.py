@@ -1,5 +1,6 @@
-"""A third-party plugin that contributes a head and exporters, installed by pip from its own
-pyproject.toml: create_model uses its head and `rfloc export --format` its exporter."""
+"""A third-party plugin that contributes a head, exporters and a set fusion, installed by pip
+from its own pyproject.toml: create_model uses its head and its fusion (which trains), and
+`rfloc export --format` its exporter."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ EXTRAS = textwrap.dedent(
     import json
     from pathlib import Path
 
-    from rfloc_core import ExporterSpec, HeadSpec, hookimpl
+    from rfloc_core import ExporterSpec, FusionSpec, HeadSpec, hookimpl
 
 
     def build_spread_head(feature_dim, **options):
@@ -64,6 +65,21 @@ EXTRAS = textwrap.dedent(
         return Path(path)
 
 
+    def build_sum_fusion(token_dim, scale=1.0):
+        from torch import nn
+
+        class SumFusion(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.output_dim = 8
+                self.proj = nn.Linear(token_dim, 8)
+
+            def forward(self, tokens, online):
+                return (self.proj(tokens) * online.unsqueeze(-1)).sum(dim=1) * scale
+
+        return SumFusion()
+
+
     def needs_acme_toolchain():
         return "the acme toolchain is not installed"
 
@@ -71,6 +87,11 @@ EXTRAS = textwrap.dedent(
     @hookimpl
     def rfloc_heads():
         return [HeadSpec("acme_spread", build_spread_head, ("position_m", "spread_m"))]
+
+
+    @hookimpl
+    def rfloc_fusions():
+        return [FusionSpec("acme_sum", build_sum_fusion, "a masked sum of projected tokens")]
 
 
     @hookimpl
@@ -98,6 +119,26 @@ SAVE_CHECKPOINT = textwrap.dedent(
     shape = tuple(out["spread_m"].shape)
     print(type(model.head).__name__, model.head_spec.plugin, sorted(out), shape)
     save_checkpoint(model, sys.argv[1])
+    """
+)
+
+
+TRAIN_FUSION_ONE_STEP = textwrap.dedent(
+    """
+    import torch
+    from rfloc_core import create_model
+
+    model = create_model("toynet", fusion="acme_sum", fusion_options={"scale": 0.5})
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-2)
+    spectrogram, receivers = torch.randn(4, 6, 128, 32), 1e4 * torch.randn(4, 6, 2)
+    online = torch.rand(4, 6) > 0.3
+    online[:, 0] = True
+    before = model.fusion.proj.weight.detach().clone()
+    loss = model.nll(model(spectrogram, receivers, online), torch.zeros(4, 2)).mean()
+    loss.backward()
+    optimizer.step()
+    changed = bool((model.fusion.proj.weight != before).any())
+    print(type(model.fusion).__name__, model.fusion_spec.plugin, changed, bool(loss.isfinite()))
     """
 )
 
@@ -133,8 +174,22 @@ def checkpoint(site, tmp_path_factory) -> tuple[Path, str]:
 def test_rfloc_plugins_lists_the_head_and_exporters(site):
     listing = run_rfloc("plugins", "--format", "json", site=site)
     extras = next(p for p in json.loads(listing.stdout) if p["name"] == "extras")
-    assert (extras["state"], extras["hooks"]) == ("loaded", ["heads", "exporters"])
+    assert (extras["state"], extras["hooks"]) == ("loaded", ["heads", "exporters", "fusions"])
     assert (extras["backbones"], extras["heads"], extras["exporters"]) == (0, 1, 2)
+    assert extras["fusions"] == 1
+
+
+def test_the_plugin_fusion_builds_through_create_model_and_trains_one_step(site):
+    result = subprocess.run(
+        [sys.executable, "-c", TRAIN_FUSION_ONE_STEP],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PYTHONPATH=str(site)),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["SumFusion", "extras", "True", "True"]
 
 
 def test_create_model_uses_the_plugin_head(checkpoint):

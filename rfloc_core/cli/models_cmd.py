@@ -114,7 +114,8 @@ def models(
     Parameters, GFLOPs (a multiply-add counts as two FLOPs, per sample) and the feature
     dimension are measured by building the backbone on the meta device at the given input,
     never typed in. ImageNet top-1 is quoted, with its source, where the plugin knows it.
-    Measurements are cached per plugin version; --refresh re-measures.
+    Measurements are cached per plugin version; --refresh re-measures. The table ends with the
+    installed set fusions, which turn any backbone into a receiver-set model.
     """
     registry = get_registry()
     size = parse_input_size(input_size)
@@ -142,6 +143,13 @@ def models(
     )
     for source in sorted({r["top1_source"] for r in rows if r["top1_source"]}):
         console.print(f"top-1 source: {source}", highlight=False, soft_wrap=True)
+    fusions = ", ".join(f"{spec.name} ({spec.plugin})" for spec in registry.fusions())
+    console.print(
+        f"receiver-set fusions (any backbone, any receiver network; create_model(..., "
+        f"fusion=NAME)): {fusions or 'none'}",
+        highlight=False,
+        soft_wrap=True,
+    )
     _warn_about_plugin_problems(len(registry.problems()))
 
 

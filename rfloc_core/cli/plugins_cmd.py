@@ -19,6 +19,7 @@ HEADERS = {
     "backbones": "backbones",
     "heads": "heads",
     "exporters": "exporters",
+    "fusions": "fusions",
     "errors": "errors",
 }
 

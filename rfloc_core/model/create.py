@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from rfloc_core.contract import DEFAULT_INPUT_SIZE, DEFAULT_RECEIVERS
 from rfloc_core.errors import InvalidInputError, WeightsError
 from rfloc_core.model.localization_net import LocalizationNet
+from rfloc_core.model.receiver_set_net import (
+    DEFAULT_RECEIVER_SCALE_M,
+    POSITION_FEATURES,
+    ReceiverSetNet,
+)
 from rfloc_core.registry import get_registry
 from rfloc_core.specs import BackboneSpec, InputSize, Pretrained
 
@@ -29,6 +34,16 @@ def _check_pretrained(spec: BackboneSpec, pretrained: Pretrained) -> Pretrained:
     return str(path)
 
 
+def _output_dim(fusion: Any, name: str) -> int:
+    dim = getattr(fusion, "output_dim", None)
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+        raise InvalidInputError(
+            f"fusion {name!r} built a module without a positive int output_dim (got {dim!r}); "
+            "a fusion module must say how many features it gives the head"
+        )
+    return dim
+
+
 def _checked_size(receivers: int, input_size: InputSize, spec: BackboneSpec) -> InputSize:
     if not isinstance(receivers, int) or isinstance(receivers, bool) or receivers < 1:
         raise InvalidInputError(f"receivers must be an int >= 1, got {receivers!r}")
@@ -47,6 +62,49 @@ def _checked_size(receivers: int, input_size: InputSize, spec: BackboneSpec) -> 
     return size
 
 
+@overload
+def create_model(
+    backbone: str,
+    head: str = ...,
+    receivers: int = ...,
+    input_size: InputSize = ...,
+    pretrained: Pretrained = ...,
+    head_options: dict[str, Any] | None = ...,
+    fusion: None = ...,
+    fusion_options: dict[str, Any] | None = ...,
+    receiver_scale_m: float = ...,
+) -> LocalizationNet: ...
+
+
+@overload
+def create_model(
+    backbone: str,
+    head: str = ...,
+    receivers: int = ...,
+    input_size: InputSize = ...,
+    pretrained: Pretrained = ...,
+    head_options: dict[str, Any] | None = ...,
+    *,
+    fusion: str,
+    fusion_options: dict[str, Any] | None = ...,
+    receiver_scale_m: float = ...,
+) -> ReceiverSetNet: ...
+
+
+@overload
+def create_model(
+    backbone: str,
+    head: str = ...,
+    receivers: int = ...,
+    input_size: InputSize = ...,
+    pretrained: Pretrained = ...,
+    head_options: dict[str, Any] | None = ...,
+    fusion: str | None = ...,
+    fusion_options: dict[str, Any] | None = ...,
+    receiver_scale_m: float = ...,
+) -> LocalizationNet | ReceiverSetNet: ...
+
+
 def create_model(
     backbone: str,
     head: str = "gaussian",
@@ -54,21 +112,38 @@ def create_model(
     input_size: InputSize = DEFAULT_INPUT_SIZE,
     pretrained: Pretrained = False,
     head_options: dict[str, Any] | None = None,
-) -> LocalizationNet:
+    fusion: str | None = None,
+    fusion_options: dict[str, Any] | None = None,
+    receiver_scale_m: float = DEFAULT_RECEIVER_SCALE_M,
+) -> LocalizationNet | ReceiverSetNet:
     """Build ``backbone`` (a registered name or alias) with ``head`` for ``receivers`` stacked
     log-mel spectrograms of ``input_size`` (mel_bins, frames).
 
     ``pretrained``: False for random init, True for the published weights (downloaded by the
     backbone's library), or a path to a local weights file. The first convolution is adapted
     to the receiver count.
+
+    ``fusion`` (a registered fusion such as ``attention`` or ``deepsets``) builds a
+    receiver-set model instead: the backbone encodes each receiver's spectrogram alone (one
+    input channel), each encoding joins its receiver's position (metres over
+    ``receiver_scale_m``) and online flag, and the fusion (``fusion_options``) joins the
+    receivers; ``receivers`` is then ignored, since any count is accepted.
     """
     registry = get_registry()
     backbone_spec = registry.backbone(backbone)
     head_spec = registry.head(head)
-    input_size = _checked_size(receivers, input_size, backbone_spec)
+    fusion_spec = registry.fusion(fusion) if fusion is not None else None
+    channels = 1 if fusion_spec is not None else receivers
+    input_size = _checked_size(channels, input_size, backbone_spec)
+    if fusion_spec is not None and not (
+        isinstance(receiver_scale_m, int | float) and 0 < receiver_scale_m < float("inf")
+    ):
+        raise InvalidInputError(
+            f"receiver_scale_m must be a finite number of metres > 0, got {receiver_scale_m!r}"
+        )
     weights = _check_pretrained(backbone_spec, pretrained)
     try:
-        network = backbone_spec.build(in_chans=receivers, input_size=input_size, pretrained=weights)
+        network = backbone_spec.build(in_chans=channels, input_size=input_size, pretrained=weights)
     except (OSError, RuntimeError, KeyError, ValueError) as error:
         if weights is False:
             raise
@@ -76,12 +151,28 @@ def create_model(
             f"could not load pretrained weights ({weights!r}) into {backbone_spec.name}: "
             f"{error}; check that the file holds {backbone_spec.name} weights"
         ) from error
-    return LocalizationNet(
+    if fusion_spec is None:
+        return LocalizationNet(
+            network,
+            head_spec.build(backbone_spec.feature_dim, **(head_options or {})),
+            backbone_spec=backbone_spec,
+            head_spec=head_spec,
+            receivers=receivers,
+            input_size=input_size,
+            head_options=head_options,
+        )
+    fusion_module = fusion_spec.build(
+        backbone_spec.feature_dim + POSITION_FEATURES, **(fusion_options or {})
+    )
+    return ReceiverSetNet(
         network,
-        head_spec.build(backbone_spec.feature_dim, **(head_options or {})),
+        fusion_module,
+        head_spec.build(_output_dim(fusion_module, fusion_spec.name), **(head_options or {})),
         backbone_spec=backbone_spec,
         head_spec=head_spec,
-        receivers=receivers,
+        fusion_spec=fusion_spec,
         input_size=input_size,
+        receiver_scale_m=float(receiver_scale_m),
         head_options=head_options,
+        fusion_options=fusion_options,
     )

@@ -1,4 +1,6 @@
-"""Validation of the model input (B, receivers, mel_bins, frames) against the contract."""
+"""Validation of the model input against the contract: spectrograms (B, receivers, mel_bins,
+frames), and for a receiver-set model also receiver positions (B, receivers, 2) in metres and
+an online mask (B, receivers)."""
 
 from __future__ import annotations
 
@@ -22,14 +24,15 @@ def _tracing() -> bool:
 def check_spectrogram(
     x: object,
     *,
-    receivers: int,
+    receivers: int | None,
     built_size: InputSize,
     constraints: InputConstraints,
     dtype: torch.dtype,
     backbone: str,
 ) -> None:
     """Raise ``InvalidInputError`` unless ``x`` is a finite ``dtype`` tensor of layout
-    (B, receivers, mel_bins, frames) whose size the backbone accepts."""
+    (B, receivers, mel_bins, frames) whose size the backbone accepts; ``receivers=None``
+    accepts any count of at least one."""
     if not isinstance(x, torch.Tensor):
         raise InvalidInputError(
             f"expected a torch.Tensor {LAYOUT}, got {type(x).__name__}; "
@@ -40,7 +43,11 @@ def check_spectrogram(
             f"expected a 4-D tensor {LAYOUT}, got shape {tuple(x.shape)}; "
             "add a batch dimension with x.unsqueeze(0) for a single sample"
         )
-    if x.shape[1] != receivers:
+    if receivers is None and x.shape[1] < 1:
+        raise InvalidInputError(
+            f"expected at least one receiver (dim 1 of {LAYOUT}), got shape {tuple(x.shape)}"
+        )
+    if receivers is not None and x.shape[1] != receivers:
         raise InvalidInputError(
             f"expected {receivers} receivers (dim 1 of {LAYOUT}), got {x.shape[1]} in shape "
             f"{tuple(x.shape)}; build the model with create_model(..., receivers={x.shape[1]}) "
@@ -60,4 +67,52 @@ def check_spectrogram(
         raise InvalidInputError(
             f"expected finite log-power values, got {bad} NaN or infinite value(s); "
             "replace an offline receiver's channel with the documented floor value"
+        )
+
+
+def check_receiver_inputs(spectrogram: torch.Tensor, receivers_m: object, online: object) -> None:
+    """Raise ``InvalidInputError`` unless ``receivers_m`` is a finite float tensor
+    (B, receivers, 2) of east, north in metres and ``online`` a bool tensor (B, receivers) with
+    at least one True per sample, both matching the (already checked) spectrogram's B and
+    receivers."""
+    batch, count = int(spectrogram.shape[0]), int(spectrogram.shape[1])
+    if not isinstance(receivers_m, torch.Tensor) or not isinstance(online, torch.Tensor):
+        raise InvalidInputError(
+            "a receiver-set model takes (spectrogram, receivers_m, online): receiver positions "
+            f"(B, receivers, 2) in metres and an online mask (B, receivers) as torch tensors, "
+            f"got {type(receivers_m).__name__} and {type(online).__name__}"
+        )
+    if tuple(receivers_m.shape) != (batch, count, 2):
+        raise InvalidInputError(
+            f"expected receivers_m of shape (B, receivers, 2) = ({batch}, {count}, 2) to match "
+            f"the spectrogram {tuple(spectrogram.shape)}, got {tuple(receivers_m.shape)}; give "
+            "every receiver's east and north in metres, in the spectrogram's receiver order"
+        )
+    if tuple(online.shape) != (batch, count):
+        raise InvalidInputError(
+            f"expected online of shape (B, receivers) = ({batch}, {count}) to match the "
+            f"spectrogram {tuple(spectrogram.shape)}, got {tuple(online.shape)}"
+        )
+    if online.dtype != torch.bool:
+        raise InvalidInputError(
+            f"expected online as a bool tensor (True: the receiver is heard), got {online.dtype}; "
+            "convert with online.bool()"
+        )
+    if not receivers_m.is_floating_point():
+        raise InvalidInputError(
+            f"expected receivers_m as floating point metres, got {receivers_m.dtype}"
+        )
+    if _tracing():
+        return
+    if not bool(torch.isfinite(receivers_m).all()):
+        bad = int((~torch.isfinite(receivers_m)).sum())
+        raise InvalidInputError(
+            f"expected finite receiver positions in metres, got {bad} NaN or infinite value(s); "
+            "give every receiver's position, and mark a receiver without one offline"
+        )
+    if not bool(online.any(dim=1).all()):
+        empty = int((~online.any(dim=1)).sum())
+        raise InvalidInputError(
+            f"expected at least one receiver online in every sample, got {empty} sample(s) with "
+            "none; a transmission nobody heard cannot be located"
         )

@@ -17,15 +17,16 @@ from rfloc_core.plugin_api import format_api
 from rfloc_core.registry._loading import PluginRecord, describe_exception, load_plugins
 from rfloc_core.registry._selection import ONLY_VAR, STRICT_VAR, PluginSelection
 from rfloc_core.registry._validation import validate_specs
-from rfloc_core.specs import AnySpec, BackboneSpec, ExporterSpec, HeadSpec
+from rfloc_core.specs import AnySpec, BackboneSpec, ExporterSpec, FusionSpec, HeadSpec
 
-SpecT = TypeVar("SpecT", BackboneSpec, HeadSpec, ExporterSpec)
-Kind = Literal["backbone", "head", "exporter"]
+SpecT = TypeVar("SpecT", BackboneSpec, HeadSpec, ExporterSpec, FusionSpec)
+Kind = Literal["backbone", "head", "exporter", "fusion"]
 
 HOOK_BY_KIND: dict[Kind, str] = {
     "backbone": "rfloc_backbones",
     "head": "rfloc_heads",
     "exporter": "rfloc_exporters",
+    "fusion": "rfloc_fusions",
 }
 
 KNOWN_FAMILY_PACKAGES = {
@@ -119,16 +120,19 @@ class _Index(Generic[SpecT]):
 
 
 class Registry:
-    """Backbones, heads and exporters from every loaded plugin. Build it with ``get_registry``."""
+    """Backbones, heads, exporters and fusions from every loaded plugin. Build it with
+    ``get_registry``."""
 
     def __init__(
         self,
         plugins: tuple[PluginInfo, ...],
-        indexes: tuple[_Index[BackboneSpec], _Index[HeadSpec], _Index[ExporterSpec]],
+        indexes: tuple[
+            _Index[BackboneSpec], _Index[HeadSpec], _Index[ExporterSpec], _Index[FusionSpec]
+        ],
         warnings: tuple[str, ...] = (),
     ) -> None:
         self.plugins = plugins
-        self._backbones, self._heads, self._exporters = indexes
+        self._backbones, self._heads, self._exporters, self._fusions = indexes
         self.warnings = warnings
 
     def backbones(self, patterns: str | Sequence[str] = "*") -> list[BackboneSpec]:
@@ -150,6 +154,13 @@ class Registry:
 
     def exporter(self, name: str) -> ExporterSpec:
         return self._exporters.get(name)
+
+    def fusions(self) -> list[FusionSpec]:
+        return list(self._fusions.ordered)
+
+    def fusion(self, name: str) -> FusionSpec:
+        """The set fusion registered under ``name`` (see ``create_model(..., fusion=...)``)."""
+        return self._fusions.get(name)
 
     def problems(self) -> list[str]:
         """Every plugin error, prefixed with the plugin it concerns."""
@@ -222,6 +233,7 @@ def build_registry(selection: PluginSelection) -> Registry:
         _Index[BackboneSpec]("backbone"),
         _Index[HeadSpec]("head"),
         _Index[ExporterSpec]("exporter"),
+        _Index[FusionSpec]("fusion"),
     )
     for record in records.values():
         for index in indexes:

@@ -7,12 +7,22 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
-from rfloc_core.specs import AnySpec, BackboneSpec, ExporterSpec, HeadSpec, TrainingRecipe
+from rfloc_core.specs import (
+    AnySpec,
+    BackboneSpec,
+    ExporterSpec,
+    FusionSpec,
+    HeadSpec,
+    TrainingRecipe,
+)
 
-SPEC_TYPE_BY_HOOK: dict[str, type[BackboneSpec] | type[HeadSpec] | type[ExporterSpec]] = {
+SPEC_TYPE_BY_HOOK: dict[
+    str, type[BackboneSpec] | type[HeadSpec] | type[ExporterSpec] | type[FusionSpec]
+] = {
     "rfloc_backbones": BackboneSpec,
     "rfloc_heads": HeadSpec,
     "rfloc_exporters": ExporterSpec,
+    "rfloc_fusions": FusionSpec,
 }
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -1,0 +1,104 @@
+"""ReceiverSetNet: one shared encoder per receiver, a set fusion, and a probabilistic head.
+
+Each receiver's spectrogram goes through the same backbone (built for one input channel). Its
+encoding is joined with the receiver's position, east and north divided by
+``receiver_scale_m``, and its online flag: that is the receiver's token. A fusion plugin maps
+the tokens of the online receivers to the head's input, the same for any order and count of
+receivers, so one model serves any receiver network.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from rfloc_core.model.input_checks import check_receiver_inputs, check_spectrogram
+from rfloc_core.specs import BackboneSpec, FusionSpec, HeadSpec, InputSize
+
+DEFAULT_RECEIVER_SCALE_M = 20_000.0
+"""Receiver positions are divided by this before they join the encodings: the half-width of
+the default 40 km area, so positions in the area are of order one."""
+
+POSITION_FEATURES = 3
+"""What joins each encoding: east / scale, north / scale, online (1.0 or 0.0)."""
+
+
+class ReceiverSetNet(nn.Module):
+    """Maps ``spectrogram`` (B, R, mel_bins, frames), ``receivers_m`` (B, R, 2) east/north in
+    metres and ``online`` (B, R) bool to the head's named outputs: ``position_m`` (B, 2) in the
+    receivers' frame, plus the head's uncertainty. R may differ between calls."""
+
+    receivers = None
+    """Any receiver count: a receiver-set model has no fixed one."""
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        fusion: nn.Module,
+        head: nn.Module,
+        *,
+        backbone_spec: BackboneSpec,
+        head_spec: HeadSpec,
+        fusion_spec: FusionSpec,
+        input_size: InputSize,
+        receiver_scale_m: float = DEFAULT_RECEIVER_SCALE_M,
+        head_options: dict[str, Any] | None = None,
+        fusion_options: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.backbone = encoder
+        self.fusion = fusion
+        self.head = head
+        self.backbone_spec = backbone_spec
+        self.head_spec = head_spec
+        self.fusion_spec = fusion_spec
+        self.input_size = input_size
+        self.receiver_scale_m = float(receiver_scale_m)
+        self.head_options = dict(head_options or {})
+        self.fusion_options = dict(fusion_options or {})
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return self.head_spec.output_names
+
+    def forward(
+        self, spectrogram: torch.Tensor, receivers_m: torch.Tensor, online: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        check_spectrogram(
+            spectrogram,
+            receivers=None,
+            built_size=self.input_size,
+            constraints=self.backbone_spec.constraints,
+            dtype=next(self.parameters()).dtype,
+            backbone=self.backbone_spec.name,
+        )
+        check_receiver_inputs(spectrogram, receivers_m, online)
+        batch, count = spectrogram.shape[0], spectrogram.shape[1]
+        encoded = self.backbone(spectrogram.reshape(batch * count, 1, *spectrogram.shape[2:]))
+        position = (receivers_m / self.receiver_scale_m).to(encoded.dtype)
+        tokens = torch.cat(
+            [
+                encoded.reshape(batch, count, -1),
+                position,
+                online.unsqueeze(-1).to(encoded.dtype),
+            ],
+            dim=-1,
+        )
+        outputs: dict[str, torch.Tensor] = self.head(self.fusion(tokens, online))
+        return outputs
+
+    def nll(self, outputs: dict[str, torch.Tensor], target_m: torch.Tensor) -> torch.Tensor:
+        """The head's negative log-likelihood per sample (B,) for true positions (B, 2) in m."""
+        nll = getattr(self.head, "nll")  # noqa: B009 - heads are any nn.Module with an nll
+        loss: torch.Tensor = nll(outputs, target_m)
+        return loss
+
+    def extra_repr(self) -> str:
+        return (
+            f"encoder={self.backbone_spec.name!r} ({self.backbone_spec.plugin} "
+            f"{self.backbone_spec.plugin_version}), fusion={self.fusion_spec.name!r}, "
+            f"head={self.head_spec.name!r}, any receiver count, input_size={self.input_size}, "
+            f"receiver_scale_m={self.receiver_scale_m:g}"
+        )
