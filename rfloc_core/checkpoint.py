@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from rfloc_core.__about__ import __version__
 from rfloc_core.atomic import atomic_path, write_text_atomic
+from rfloc_core.contract import DEFAULT_RECEIVERS
 from rfloc_core.errors import RflocError, UnknownNameError, WeightsError
 from rfloc_core.hashing import sha256_file
 from rfloc_core.registry import get_registry
@@ -31,7 +32,7 @@ from rfloc_core.specs import BackboneSpec, HeadSpec
 if TYPE_CHECKING:
     import torch
 
-    from rfloc_core.model import LocalizationNet
+    from rfloc_core.model import LocalizationNet, ReceiverSetNet
 
 FORMAT_NAME = "rfloc-checkpoint"
 FORMAT_VERSION = 1
@@ -86,7 +87,8 @@ class CheckpointConfig:
     head_plugin_version: str
     head_distribution: str
     head_options: dict[str, Any]
-    receivers: int
+    receivers: int | None
+    """The channel count of a fixed-network model; None for a receiver-set model."""
     input_size: tuple[int, int]
     """(mel_bins, frames)."""
     dtype: str
@@ -97,6 +99,14 @@ class CheckpointConfig:
     extra: dict[str, Any]
     format: str = FORMAT_NAME
     format_version: int = FORMAT_VERSION
+    receiver_set: dict[str, Any] | None = None
+    """For a receiver-set model: ``fusion``, ``fusion_plugin``, ``fusion_plugin_version``,
+    ``fusion_distribution``, ``fusion_options`` and ``receiver_scale_m``; None (or absent, in
+    checkpoints written before receiver-set models) for a fixed-network model."""
+
+    @property
+    def fusion(self) -> str | None:
+        return None if self.receiver_set is None else str(self.receiver_set["fusion"])
 
     def to_json(self) -> str:
         fields = {"format": "", "format_version": 0} | dataclasses.asdict(self)  # format first
@@ -107,8 +117,20 @@ class CheckpointConfig:
 _KEY_TYPES: dict[str, type | tuple[type, ...]] = {
     f.name: str for f in dataclasses.fields(CheckpointConfig)
 }
-_KEY_TYPES |= {"head_options": dict, "receivers": int, "input_size": dict, "extra": dict}
+_KEY_TYPES |= {"head_options": dict, "input_size": dict, "extra": dict}
+_KEY_TYPES |= {"receivers": (int, type(None)), "receiver_set": (dict, type(None))}
 _KEY_TYPES |= {"scenario": (dict, type(None)), "features": (dict, type(None))}
+_OPTIONAL_KEYS = {"receiver_set"}
+"""Keys that checkpoints written before them lack; they read as None."""
+
+_RECEIVER_SET_TYPES: dict[str, type | tuple[type, ...]] = {
+    "fusion": str,
+    "fusion_plugin": str,
+    "fusion_plugin_version": str,
+    "fusion_distribution": str,
+    "fusion_options": dict,
+    "receiver_scale_m": (int, float),
+}
 _KEY_TYPES |= {"format_version": int}
 
 
@@ -129,23 +151,32 @@ def read_checkpoint_config(folder: str | Path) -> CheckpointConfig:
             f"{raw.get('format')!r} version {raw.get('format_version')!r}; load it with the "
             f"rfloc-core that wrote it ({raw.get('rfloc_core_version', 'unknown')})"
         )
-    wrong = {k for k, kind in _KEY_TYPES.items() if not isinstance(raw.get(k, ...), kind)}
-    size: dict[str, Any] = raw["input_size"] if "input_size" not in wrong else {}
+    stored: dict[str, Any] = dict.fromkeys(_OPTIONAL_KEYS) | raw
+    wrong = {k for k, kind in _KEY_TYPES.items() if not isinstance(stored.get(k, ...), kind)}
+    receiver_set = stored.get("receiver_set")
+    if isinstance(receiver_set, dict) and any(
+        not isinstance(receiver_set.get(k, ...), kind) for k, kind in _RECEIVER_SET_TYPES.items()
+    ):
+        wrong.add("receiver_set")
+    if (stored.get("receivers") is None) == (receiver_set is None):
+        wrong.add("receivers")
+    size: dict[str, Any] = stored["input_size"] if "input_size" not in wrong else {}
     if not all(isinstance(size.get(side), int) for side in ("mel_bins", "frames")):
         wrong.add("input_size")
-    if raw.get("dtype") not in DTYPES:
+    if stored.get("dtype") not in DTYPES:
         wrong.add("dtype")
     if wrong:
         raise CheckpointConfigError(
             f"{path} lacks or mistypes key(s) {', '.join(sorted(wrong))}; save the checkpoint "
             "again with save_checkpoint"
         )
-    values = {k: raw[k] for k in _KEY_TYPES} | {"input_size": (size["mel_bins"], size["frames"])}
+    values: dict[str, Any] = {k: stored[k] for k in _KEY_TYPES}
+    values["input_size"] = (size["mel_bins"], size["frames"])
     return CheckpointConfig(**values)
 
 
 def save_checkpoint(
-    model: LocalizationNet,
+    model: LocalizationNet | ReceiverSetNet,
     folder: str | Path,
     *,
     scenario: _Dumpable | Mapping[str, Any] | None = None,
@@ -180,6 +211,7 @@ def save_checkpoint(
         scenario=_as_dict(scenario),
         features=_as_dict(features),
         extra=dict(extra or {}),
+        receiver_set=_receiver_set(model),
     )
     try:
         config.to_json()  # fail before touching the folder
@@ -196,9 +228,23 @@ def save_checkpoint(
     return folder
 
 
+def _receiver_set(model: LocalizationNet | ReceiverSetNet) -> dict[str, Any] | None:
+    spec = getattr(model, "fusion_spec", None)
+    if spec is None:
+        return None
+    return {
+        "fusion": spec.name,
+        "fusion_plugin": spec.plugin,
+        "fusion_plugin_version": spec.plugin_version,
+        "fusion_distribution": _distribution(spec.plugin),
+        "fusion_options": dict(getattr(model, "fusion_options", {})),
+        "receiver_scale_m": float(getattr(model, "receiver_scale_m")),  # noqa: B009
+    }
+
+
 def load_checkpoint(
     folder: str | Path, *, map_location: str | torch.device = "cpu"
-) -> tuple[LocalizationNet, CheckpointConfig]:
+) -> tuple[LocalizationNet | ReceiverSetNet, CheckpointConfig]:
     """Rebuild the model from ``folder`` (through ``create_model``) and load its weights.
 
     The model comes back in training mode on ``map_location``; call ``.eval()`` to infer.
@@ -208,6 +254,7 @@ def load_checkpoint(
     from safetensors.torch import load_model
 
     from rfloc_core.model import create_model
+    from rfloc_core.model.receiver_set_net import DEFAULT_RECEIVER_SCALE_M
 
     folder = Path(folder)
     config = read_checkpoint_config(folder)
@@ -229,13 +276,17 @@ def load_checkpoint(
         raise CheckpointWeightsError(
             f"{weights} is not a readable safetensors file ({error}); save the checkpoint again"
         ) from error
+    receiver_set = config.receiver_set or {}
     model = create_model(
         config.backbone,
         head=config.head,
-        receivers=config.receivers,
+        receivers=config.receivers or DEFAULT_RECEIVERS,
         input_size=config.input_size,
         pretrained=False,
         head_options=config.head_options,
+        fusion=config.fusion,
+        fusion_options=receiver_set.get("fusion_options"),
+        receiver_scale_m=receiver_set.get("receiver_scale_m", DEFAULT_RECEIVER_SCALE_M),
     ).to(device=map_location, dtype=getattr(torch, config.dtype))
     _check_shapes(model, shapes, weights)
     load_model(model, weights, strict=True, device=str(map_location))
@@ -281,6 +332,17 @@ def _resolve(config: CheckpointConfig, folder: Path) -> tuple[BackboneSpec, Head
         raise _plugin_error(
             "head", config.head, config.head_plugin, config.head_distribution, folder
         ) from error
+    if config.receiver_set is not None:
+        try:
+            registry.fusion(str(config.receiver_set["fusion"]))
+        except UnknownNameError as error:
+            raise _plugin_error(
+                "fusion",
+                str(config.receiver_set["fusion"]),
+                str(config.receiver_set["fusion_plugin"]),
+                str(config.receiver_set["fusion_distribution"]),
+                folder,
+            ) from error
     return backbone, head
 
 
@@ -311,7 +373,9 @@ def _warn_if_changed(plugin: str, version: str, spec: BackboneSpec | HeadSpec) -
         )
 
 
-def _check_shapes(model: LocalizationNet, stored: dict[str, tuple[int, ...]], path: Path) -> None:
+def _check_shapes(
+    model: LocalizationNet | ReceiverSetNet, stored: dict[str, tuple[int, ...]], path: Path
+) -> None:
     expected = model.state_dict()
     # save_model keeps one name per tied tensor, so a name missing from the file is fine when
     # its storage is loaded under another name.

@@ -164,6 +164,8 @@ def test_corrupt_config(saved, text, message):
         ({"input_size": {"mel_bins": 128}}, "input_size"),
         ({"dtype": "complex"}, "dtype"),
         ({"extra": None, "head": 3}, "extra, head"),
+        ({"receivers": None}, "receivers"),
+        ({"receiver_set": {"fusion": "attention"}}, "receiver_set, receivers"),
     ],
 )
 def test_config_with_mistyped_keys(saved, changes, keys):
@@ -256,3 +258,54 @@ def test_missing_and_unexpected_keys_are_named(saved):
         load_checkpoint(saved)
     assert "head.extra_bias is not in the model" in str(raised.value)
     assert "head.proj.bias is missing" in str(raised.value)
+
+
+def _set_model(fusion: str):
+    torch.manual_seed(0)
+    model = create_model(
+        "toynet",
+        fusion=fusion,
+        fusion_options={"width": 32, "layers": 1} if fusion == "deepsets" else {"width": 32},
+        receiver_scale_m=5_000.0,
+    )
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.1 * torch.randn_like(parameter))
+    return model.eval()
+
+
+@pytest.mark.parametrize("fusion", ["attention", "deepsets"])
+def test_a_receiver_set_model_round_trips_with_its_fusion(tmp_path, fusion):
+    model = _set_model(fusion)
+    inputs = (torch.randn(2, 5, 128, 32), 4e3 * torch.randn(2, 5, 2), torch.ones(2, 5).bool())
+    loaded, config = load_checkpoint(save_checkpoint(model, tmp_path / "ckpt"))
+    assert config.receivers is None
+    assert config.receiver_set is not None
+    assert config.receiver_set["fusion"] == fusion
+    assert config.receiver_set["fusion_plugin"] == "core"
+    assert config.receiver_set["receiver_scale_m"] == 5_000.0
+    assert loaded.receiver_scale_m == 5_000.0
+    assert loaded.fusion_options == model.fusion_options
+    expected, got = model(*inputs), loaded.eval()(*inputs)
+    for name in expected:
+        assert torch.equal(got[name], expected[name]), name
+
+
+def test_a_checkpoint_without_receiver_set_reads_as_a_fixed_network_model(saved):
+    config = json.loads((saved / CONFIG_NAME).read_text())
+    assert config["receiver_set"] is None
+    del config["receiver_set"]  # as written before receiver-set models
+    (saved / CONFIG_NAME).write_text(json.dumps(config))
+    assert read_checkpoint_config(saved).receiver_set is None
+    loaded, _ = load_checkpoint(saved)
+    assert loaded.receivers == 7
+
+
+def test_a_receiver_set_checkpoint_whose_fusion_is_missing_names_its_plugin(tmp_path):
+    folder = save_checkpoint(_set_model("attention"), tmp_path / "ckpt")
+    config = json.loads((folder / CONFIG_NAME).read_text())
+    config["receiver_set"] |= {"fusion": "acme_sum", "fusion_plugin": "acme"}
+    config["receiver_set"]["fusion_distribution"] = "acme-fusions"
+    (folder / CONFIG_NAME).write_text(json.dumps(config))
+    with pytest.raises(CheckpointPluginError, match="needs fusion 'acme_sum' from plugin 'acme'"):
+        load_checkpoint(folder)

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from rfloc_core.export.artifact_info import ArtifactInfo
+from rfloc_core.export.errors import ArtifactError
 
 
 class TorchModel:
@@ -29,6 +30,12 @@ class TorchModel:
 
         self.path = Path(path)
         model, config = load_checkpoint(self.path, map_location=device)
+        if config.receivers is None:
+            raise ArtifactError(
+                f"{self.path} holds a receiver-set model ({config.fusion} fusion), which the "
+                "runtimes do not run yet; call it in PyTorch with load_checkpoint(...) and "
+                "model(spectrogram, receivers_m, online)"
+            )
         self.model = model.to(dtype=dtype).eval()
         self.device = torch.device(device)
         self.dtype = dtype

@@ -22,7 +22,8 @@ from rfloc_core.data.metrics import gaussian_calibration
 from rfloc_core.heads._base import ScaledHead
 from rfloc_core.heads.calibration import fit_sigma_scale, has_lengths, scale_lengths
 from rfloc_core.heads.moments import predictive_covariance_m2
-from rfloc_core.model import LocalizationNet
+from rfloc_core.model import LocalizationNet, ReceiverSetNet
+from rfloc_core.model.inputs import model_inputs
 from rfloc_core.registry._loading import INTERNAL_PLUGIN
 
 CALIBRATION_KEY = "uncertainty_calibration"
@@ -56,16 +57,15 @@ class UncertaintyCalibration:
 
 @torch.no_grad()
 def predict(
-    model: LocalizationNet, dataset: BatchedDataset, batch_size: int = 256
+    model: LocalizationNet | ReceiverSetNet, dataset: BatchedDataset, batch_size: int = 256
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """The model's outputs (float64) on every sample of ``dataset``, and the true positions
     (N, 2) in metres."""
     model = model.eval()
-    dtype = next(model.parameters()).dtype
     parts: dict[str, list[torch.Tensor]] = {}
     for begin in range(0, len(dataset), batch_size):
         items = dataset.batch(range(begin, min(begin + batch_size, len(dataset))))
-        outputs = model(items["features"].to(dtype))
+        outputs = model(*model_inputs(model, items))
         for name, value in [*outputs.items(), ("truth_m", items["position_m"])]:
             parts.setdefault(name, []).append(value.to(torch.float64))
     joined = {name: torch.cat(values) for name, values in parts.items()}
