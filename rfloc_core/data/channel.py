@@ -71,6 +71,20 @@ def shadowing_covariance_db2(
     return covariance
 
 
+def shadowing_covariance_db2_batched(
+    receivers_enu_m: torch.Tensor, present: torch.Tensor, propagation: Propagation
+) -> torch.Tensor:
+    """``(B, R, R)`` shadowing covariance in dB² of each sample's own receivers ``(B, R, 3)``,
+    correlated as in ``shadowing_covariance_db2``; slots a sample does not use (``present``
+    False) are independent of the rest, so the matrix stays positive definite."""
+    sigma_db = propagation.shadowing_sigma_db
+    separation_m = torch.cdist(receivers_enu_m, receivers_enu_m)
+    correlation = torch.exp(-separation_m / propagation.shadowing_correlation_distance_m)
+    both = present.unsqueeze(-1) & present.unsqueeze(-2)
+    eye = torch.eye(present.shape[-1], dtype=torch.float64).expand_as(correlation)
+    return torch.where(both, correlation, eye) * sigma_db**2
+
+
 def rms_delay_spread_s(distance_m: torch.Tensor, multipath: Multipath) -> torch.Tensor:
     grown = multipath.delay_spread_s + multipath.delay_spread_per_km_s * distance_m / 1000.0
     return grown.clamp(max=multipath.delay_spread_max_s)

@@ -28,13 +28,15 @@ def rss_jacobian(
     transmitter_up_m: float = 0.0,
     known_power: bool = False,
 ) -> torch.Tensor:
-    """``(B, receivers, 3 or 2)`` derivatives of the mean RSS (dB) w.r.t. x, y (m) [and A (dB)]."""
+    """``(B, receivers, 3 or 2)`` derivatives of the mean RSS (dB) w.r.t. x, y (m) [and A (dB)];
+    the receivers are one network ``(receivers, 2 or 3)`` or one per sample ``(B, receivers, 2
+    or 3)``."""
     position = torch.as_tensor(position_m, dtype=torch.float64)
     receivers = torch.as_tensor(receivers_enu_m, dtype=torch.float64).to(position.device)
     if receivers.shape[-1] == 2:
         receivers = torch.nn.functional.pad(receivers, (0, 1))
     up = torch.full_like(position[:, :1], transmitter_up_m)
-    delta = torch.cat([position, up], dim=1)[:, None, :] - receivers[None]
+    delta = torch.cat([position, up], dim=1)[:, None, :] - receivers
     distance2 = delta.square().sum(dim=-1, keepdim=True)
     gradient = -(10.0 * path_loss_exponent / math.log(10.0)) * delta[..., :2] / distance2
     if known_power:
@@ -45,7 +47,8 @@ def rss_jacobian(
 def masked_precision(
     covariance_db2: torch.Tensor, online: torch.Tensor | None, batch: int
 ) -> torch.Tensor:
-    """``(B, R, R)`` inverse of the covariance restricted to online receivers, zero elsewhere."""
+    """``(B, R, R)`` inverse of the covariance (``(R, R)``, or one per sample) restricted to
+    online receivers, zero elsewhere."""
     covariance = covariance_db2.to(torch.float64)
     if online is None:
         full: torch.Tensor = torch.linalg.inv(covariance).expand(batch, -1, -1)
@@ -70,7 +73,9 @@ def rss_fisher_information(
 ) -> torch.Tensor:
     """``(B, 3, 3)`` Fisher information for ``(x, y, A)`` (``(B, 2, 2)`` with known power).
 
-    Give either ``shadowing_sigma_db`` (independent shadowing) or ``covariance_db2``.
+    Give either ``shadowing_sigma_db`` (independent shadowing) or ``covariance_db2`` (one
+    ``(R, R)`` or one per sample). The receivers are one network or one per sample, as in
+    ``rss_jacobian``.
     """
     position = torch.as_tensor(position_m, dtype=torch.float64)
     receivers = torch.as_tensor(receivers_enu_m, dtype=torch.float64)
@@ -80,7 +85,7 @@ def rss_fisher_information(
                 f"the RSS bound needs shadowing_sigma_db > 0 or a covariance, got "
                 f"{shadowing_sigma_db}; with no shadowing the bound is zero"
             )
-        covariance_db2 = torch.eye(receivers.shape[0], dtype=torch.float64) * shadowing_sigma_db**2
+        covariance_db2 = torch.eye(receivers.shape[-2], dtype=torch.float64) * shadowing_sigma_db**2
     jacobian = rss_jacobian(position, receivers, path_loss_exponent, transmitter_up_m, known_power)
     precision = masked_precision(covariance_db2.to(position.device), online, position.shape[0])
     return jacobian.transpose(1, 2) @ precision @ jacobian

@@ -3,7 +3,9 @@
 Every item, from memory or from disk, is a dict with the keys of ``ITEM_DTYPES``:
 ``features`` (receivers, mel_bins, frames) float32 model input, ``position_m`` (2,) east and
 north in metres, ``tx_power_dbm`` (), ``received_power_dbm`` (receivers,), ``online``
-(receivers,) bool, ``signal_type`` () index into ``SIGNAL_TYPES``, ``index`` () the sample index.
+(receivers,) bool, ``signal_type`` () index into ``SIGNAL_TYPES``, ``index`` () the sample index,
+``receivers_m`` (receivers, 2) each receiver's east and north in metres (the scenario's network,
+or the sample's own with ``random_network``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ ITEM_DTYPES: dict[str, torch.dtype] = {
     "online": torch.bool,
     "signal_type": torch.int64,
     "index": torch.int64,
+    "receivers_m": torch.float32,
 }
 
 
@@ -43,6 +46,7 @@ def batch_to_items(batch: SimulatedBatch, feature_config: FeatureConfig) -> Item
         "online": batch.online,
         "signal_type": batch.signal_type,
         "index": batch.index,
+        "receivers_m": batch.receivers_enu_m[..., :2],
     }
     return {key: values[key].to(ITEM_DTYPES[key]) for key in ITEM_DTYPES}
 

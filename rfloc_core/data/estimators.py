@@ -1,7 +1,8 @@
 """Classical estimators on the same samples: RSS maximum likelihood and weighted centroid.
 
 Both take received signal strengths in dBm, ``(B, receivers)``, and receiver positions in the
-ENU frame, and return positions in metres. Offline receivers (``online`` False) are ignored.
+ENU frame, one network ``(receivers, 2 or 3)`` or one per sample ``(B, receivers, 2 or 3)``, and
+return positions in metres. Offline receivers (``online`` False) are ignored.
 """
 
 from __future__ import annotations
@@ -34,10 +35,15 @@ def _prepare(
     receivers = torch.as_tensor(receivers_enu_m, dtype=torch.float64).to(rss.device)
     if receivers.shape[-1] == 2:
         receivers = torch.nn.functional.pad(receivers, (0, 1))
-    if rss.ndim != 2 or rss.shape[1] != receivers.shape[0]:
+    count = receivers.shape[-2]
+    if rss.ndim != 2 or rss.shape[1] != count:
         raise InvalidInputError(
-            f"rss_dbm must be (batch, {receivers.shape[0]}) for {receivers.shape[0]} receivers, "
-            f"got {tuple(rss.shape)}"
+            f"rss_dbm must be (batch, {count}) for {count} receivers, got {tuple(rss.shape)}"
+        )
+    if receivers.ndim == 3 and receivers.shape[0] != rss.shape[0]:
+        raise InvalidInputError(
+            f"one network per sample needs receivers (batch, receivers, 2 or 3) with the "
+            f"batch of rss_dbm ({rss.shape[0]}), got {tuple(receivers.shape)}"
         )
     weight = torch.ones_like(rss) if online is None else online.to(rss.device, torch.float64)
     return rss, receivers, weight
@@ -62,7 +68,8 @@ def _concentrated(
 
 
 def _default_box(receivers: torch.Tensor) -> tuple[float, float, float, float]:
-    low, high = receivers[:, :2].min(dim=0).values, receivers[:, :2].max(dim=0).values
+    flat = receivers.reshape(-1, receivers.shape[-1])
+    low, high = flat[:, :2].min(dim=0).values, flat[:, :2].max(dim=0).values
     margin = 0.5 * (high - low)
     return (
         float(low[0] - margin[0]),
@@ -95,12 +102,18 @@ def rss_mle(
     grid_e = torch.linspace(east_min, east_max, grid_points, dtype=torch.float64)
     grid_n = torch.linspace(north_min, north_max, grid_points, dtype=torch.float64)
     grid = torch.cartesian_prod(grid_e, grid_n).to(rss.device)
-    grid_distance_m = _distance_m(grid, receivers, transmitter_up_m)
+    shared = receivers.ndim == 2
+    grid_distance_m = _distance_m(grid, receivers, transmitter_up_m)[None] if shared else None
     starts = []
     for begin in range(0, rss.shape[0], chunk):
         part = slice(begin, begin + chunk)
+        distance_m = (
+            grid_distance_m
+            if grid_distance_m is not None
+            else _distance_m(grid[None], receivers[part, None], transmitter_up_m)
+        )
         _, cost = _concentrated(
-            rss[part, None, :], weight[part, None, :], grid_distance_m[None], path_loss_exponent
+            rss[part, None, :], weight[part, None, :], distance_m, path_loss_exponent
         )
         starts.append(grid[cost.argmin(dim=1)])
     position = torch.cat(starts) if starts else torch.zeros(0, 2, dtype=torch.float64)
@@ -167,7 +180,8 @@ def weighted_centroid(
     masked = torch.where(weight > 0, rss, torch.full_like(rss, -math.inf))
     log_weight = masked * (distance_power * math.log(10.0) / (10.0 * path_loss_exponent))
     normalised = torch.softmax(log_weight, dim=1)
-    return normalised @ receivers[:, :2]
+    centroid: torch.Tensor = (normalised.unsqueeze(1) @ receivers[..., :2]).squeeze(1)
+    return centroid
 
 
 def measure_rss_dbm(

@@ -142,6 +142,32 @@ class ReceiverHardware(_Strict):
     dropout_probability: float = Field(default=0.05, ge=0.0, le=0.9)
 
 
+class RandomNetwork(_Strict):
+    """A new receiver network for every sample, drawn from the sample's seed and index: a
+    station count, then the stations uniformly in a square, each at least ``min_spacing_m``
+    from those before it where the draw allows, then shifted so their centroid is the origin
+    of the ENU frame, as for a fixed network. Samples have ``count_max`` receiver slots; the
+    slots past a sample's count are offline."""
+
+    count_min: int = Field(default=3, ge=1, le=64, description="fewest stations, count")
+    count_max: int = Field(default=12, ge=1, le=64, description="most stations, count")
+    half_width_m: float = Field(
+        default=20_000.0,
+        gt=0.0,
+        le=500_000.0,
+        description="stations are drawn in [-half_width_m, half_width_m]² (east, north), m",
+    )
+    min_spacing_m: float = Field(
+        default=2_000.0, ge=0.0, le=500_000.0, description="least distance between stations, m"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.count_min > self.count_max:
+            raise ValueError("count_min must not exceed count_max")
+        return self
+
+
 _DEFAULT_NETWORK_DEG_M = (
     (47.89550, 10.61070, 700.0),
     (47.92590, 10.80337, 780.0),
@@ -175,6 +201,11 @@ class ScenarioConfig(_Strict):
     propagation: Propagation = Propagation()
     multipath: Multipath = Multipath()
     receiver_hardware: ReceiverHardware = ReceiverHardware()
+    random_network: RandomNetwork | None = Field(
+        default=None,
+        description="draw a new receiver network for every sample (for receiver-set models); "
+        "the receivers above then only anchor the ENU frame's origin, their centroid",
+    )
 
     @model_validator(mode="after")
     def _unique_names(self) -> Self:
@@ -185,6 +216,9 @@ class ScenarioConfig(_Strict):
 
     @property
     def n_receivers(self) -> int:
+        """Receiver slots per sample: the network's stations, or ``random_network.count_max``."""
+        if self.random_network is not None:
+            return self.random_network.count_max
         return len(self.receivers)
 
     @classmethod

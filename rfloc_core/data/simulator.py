@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from rfloc_core.data import channel, rng, waveforms
+from rfloc_core.data import channel, networks, rng, waveforms
 from rfloc_core.data.errors import ConfigError
 from rfloc_core.data.feature_config import FeatureConfig
 from rfloc_core.data.geometry import receivers_enu_m
@@ -41,6 +41,9 @@ class SimulatedBatch:
     """(B,) int64 index into ``SIGNAL_TYPES``."""
     index: torch.Tensor
     """(B,) int64 sample indices."""
+    receivers_enu_m: torch.Tensor
+    """(B, receivers, 3) float64 east, north, up of each receiver in metres: the scenario's
+    network in every row, or each sample's own with ``random_network``."""
 
 
 class Simulator:
@@ -62,10 +65,18 @@ class Simulator:
                 f"exceeds the feature sample_rate_hz ({sample_rate_hz:g}); lower the bandwidth "
                 "or raise the sample rate"
             )
+        self.random_network = scenario.random_network
         self.receivers_enu_m = torch.as_tensor(receivers_enu_m(scenario), dtype=torch.float64)
-        self.shadowing_cholesky = channel.shadowing_cholesky(
-            self.receivers_enu_m.numpy(), scenario.propagation
-        )
+        """The scenario's fixed network, (receivers, 3) metres; with ``random_network`` only
+        the frame's anchor, and each batch carries its own receivers."""
+        if self.random_network is None:
+            self.shadowing_cholesky = channel.shadowing_cholesky(
+                self.receivers_enu_m.numpy(), scenario.propagation
+            )
+        else:  # correlated shadowing is factored per sample, in _network
+            self.receivers_enu_m = torch.zeros(scenario.n_receivers, 3, dtype=torch.float64)
+            eye = torch.eye(scenario.n_receivers, dtype=torch.float64)
+            self.shadowing_cholesky = eye * scenario.propagation.shadowing_sigma_db
         density_dbm_per_hz = channel.thermal_noise_density_dbm_per_hz(
             scenario.receiver_hardware.noise_figure_db
         )
@@ -74,7 +85,11 @@ class Simulator:
         self.taps = scenario.multipath.taps if scenario.multipath.enabled else 1
         self.n_samples = self.feature_config.n_samples
         self._layout = self._make_layout()
-        self._station_up = torch.tensor([not receiver.offline for receiver in scenario.receivers])
+        self._station_up = torch.tensor(
+            [not receiver.offline for receiver in scenario.receivers]
+            if self.random_network is None
+            else [True] * scenario.n_receivers
+        )
         weights = torch.tensor(scenario.transmitter.signal_weights.as_tuple(), dtype=torch.float64)
         self._signal_cdf = torch.cumsum(weights / weights.sum(), dim=0)
 
@@ -110,6 +125,8 @@ class Simulator:
             ),
         ):
             layout.add(name, size)
+        if self.random_network is not None:
+            layout.add("network", networks.uniforms_per_network(r))
         return layout
 
     def simulate(self, indices: Sequence[int] | torch.Tensor, seed: int = 0) -> SimulatedBatch:
@@ -129,6 +146,7 @@ class Simulator:
             online=truth["online"].to(device),
             signal_type=truth["signal_type"].to(device),
             index=torch.tensor(index_list, dtype=torch.int64, device=device),
+            receivers_enu_m=truth["receivers_enu_m"].to(device),
         )
 
     def positions_m(self, indices: Sequence[int], seed: int = 0) -> torch.Tensor:
@@ -146,15 +164,18 @@ class Simulator:
         north_m = area.north_min_m + (area.north_max_m - area.north_min_m) * u_pos[:, 1]
         up_m = torch.full_like(east_m, area.transmitter_up_m)
         transmitter_m = torch.stack([east_m, north_m, up_m], dim=1)
-        distance_m = torch.linalg.vector_norm(
-            transmitter_m[:, None, :] - self.receivers_enu_m[None], dim=-1
-        )
+        receivers_m, present, cholesky = self._network(block)
+        distance_m = torch.linalg.vector_norm(transmitter_m[:, None, :] - receivers_m, dim=-1)
         power = s.transmitter
         tx_power_dbm = (
             power.power_min_dbm
             + (power.power_max_dbm - power.power_min_dbm) * take(block, "power")[:, 0]
         )
-        shadowing_db = torch.special.ndtri(take(block, "shadowing")) @ self.shadowing_cholesky.T
+        normals = torch.special.ndtri(take(block, "shadowing"))
+        if cholesky.shape[0] == 1:
+            shadowing_db = normals @ cholesky[0].T
+        else:
+            shadowing_db = (cholesky @ normals.unsqueeze(-1))[..., 0]
         large_scale_dbm = (
             tx_power_dbm[:, None]
             - channel.path_loss_db(distance_m, s.propagation, s.carrier_frequency_hz)
@@ -171,7 +192,10 @@ class Simulator:
             "position_m": transmitter_m[:, :2],
             "tx_power_dbm": tx_power_dbm,
             "received_power_dbm": large_scale_dbm + fading_db,
-            "online": (take(block, "dropout") >= hardware.dropout_probability) & self._station_up,
+            "online": (take(block, "dropout") >= hardware.dropout_probability)
+            & self._station_up
+            & present,
+            "receivers_enu_m": receivers_m,
             "signal_type": signal_type.clamp(max=len(SIGNAL_TYPES) - 1),
             "taps": taps * amplitude.unsqueeze(-1),
             "carrier_offset_hz": power.carrier_offset_max_hz
@@ -179,6 +203,22 @@ class Simulator:
             "lo_offset_hz": hardware.lo_offset_sigma_hz
             * torch.special.ndtri(take(block, "lo_offset")),
         }
+
+    def _network(self, block: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Each sample's receivers ``(B, R, 3)`` in metres, which slots it uses ``(B, R)``, and
+        the Cholesky factor of its shadowing covariance ``(B or 1, R, R)`` in dB."""
+        batch = block.shape[0]
+        if self.random_network is None:
+            receivers = self.receivers_enu_m.expand(batch, -1, -1)
+            present = torch.ones(batch, self.n_receivers, dtype=torch.bool)
+            return receivers, present, self.shadowing_cholesky[None]
+        uniforms = self._layout.take(block, "network")
+        receivers, present = networks.draw_networks(uniforms, self.random_network)
+        propagation = self.scenario.propagation
+        if propagation.shadowing_correlation_distance_m <= 0.0:
+            return receivers, present, self.shadowing_cholesky[None]
+        covariance = channel.shadowing_covariance_db2_batched(receivers, present, propagation)
+        return receivers, present, torch.linalg.cholesky(covariance)
 
     def _taps(self, block: torch.Tensor, distance_m: torch.Tensor) -> torch.Tensor:
         phase_rad = 2.0 * math.pi * self._layout.take(block, "carrier_phase")

@@ -34,7 +34,8 @@ from rfloc_core.hashing import sha256_file
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_NAME = "rfloc-simulated-dataset"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: items carry ``receivers_m``."""
 _NUMPY_DTYPES = {torch.float32: "float32", torch.bool: "bool", torch.int64: "int64"}
 
 

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from rfloc_core.data.channel import shadowing_covariance_db2
+from rfloc_core.data.channel import shadowing_covariance_db2, shadowing_covariance_db2_batched
 from rfloc_core.data.crb import rss_crb_covariance_m2
 from rfloc_core.data.datasets import SyntheticDataset, batch_to_items
 from rfloc_core.data.estimators import measure_rss_dbm, rss_mle, weighted_centroid
 from rfloc_core.data.scenario import ScenarioConfig
 from rfloc_core.heads.moments import predictive_covariance_m2
-from rfloc_core.model import LocalizationNet
+from rfloc_core.model import LocalizationNet, ReceiverSetNet
+from rfloc_core.model.inputs import model_inputs
 
 RSS_MLE = "rss_mle"
 WEIGHTED_CENTROID = "weighted_centroid"
@@ -38,16 +39,30 @@ class SampleEstimates:
     model_nll: torch.Tensor
     baselines_m: dict[str, torch.Tensor]
     crb_covariance_m2: torch.Tensor
-    receivers_m: torch.Tensor
-    """(R, 2) receiver east/north in metres."""
+    receivers_m: torch.Tensor | None
+    """(R, 2) receiver east/north in metres; None when every sample has its own network."""
 
 
-def rss_covariance_db2(scenario: ScenarioConfig, receivers_enu_m: torch.Tensor) -> torch.Tensor:
-    """(R, R) covariance of the RSS errors in dB²: shadowing plus independent calibration."""
-    shadowing = shadowing_covariance_db2(receivers_enu_m.numpy(), scenario.propagation)
+def rss_covariance_db2(
+    scenario: ScenarioConfig, receivers_enu_m: torch.Tensor, online: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Covariance of the RSS errors in dB², shadowing plus independent calibration: ``(R, R)``
+    for one network ``(R, 3)``, ``(B, R, R)`` for one per sample ``(B, R, 3)`` (with
+    ``online`` ``(B, R)``: slots it does not use are independent)."""
     calibration_db = scenario.receiver_hardware.calibration_error_sigma_db
-    total = shadowing + np.eye(shadowing.shape[0]) * calibration_db**2
-    return torch.as_tensor(total, dtype=torch.float64)
+    if receivers_enu_m.ndim == 2:
+        shadowing = shadowing_covariance_db2(receivers_enu_m.numpy(), scenario.propagation)
+        total = shadowing + np.eye(shadowing.shape[0]) * calibration_db**2
+        return torch.as_tensor(total, dtype=torch.float64)
+    count = receivers_enu_m.shape[-2]
+    eye = torch.eye(count, dtype=torch.float64)
+    propagation = scenario.propagation
+    if propagation.shadowing_correlation_distance_m <= 0.0:
+        independent = eye * (propagation.shadowing_sigma_db**2 + calibration_db**2)
+        return independent.expand(receivers_enu_m.shape[0], -1, -1)
+    present = online if online is not None else torch.ones(receivers_enu_m.shape[:2]).bool()
+    shadowing_batched = shadowing_covariance_db2_batched(receivers_enu_m, present, propagation)
+    return shadowing_batched + eye * calibration_db**2
 
 
 def baseline_positions_m(
@@ -69,7 +84,7 @@ def baseline_positions_m(
 
 @torch.no_grad()
 def collect_estimates(
-    model: LocalizationNet,
+    model: LocalizationNet | ReceiverSetNet,
     dataset: SyntheticDataset,
     *,
     batch_size: int = 256,
@@ -81,22 +96,23 @@ def collect_estimates(
     called after each batch of ``n`` samples (for a progress bar). ``prior_position_m`` (the
     training set's mean east, north in metres) adds the ``prior`` baseline."""
     scenario, simulator = dataset.scenario, dataset.simulator
-    receivers = simulator.receivers_enu_m
     model = model.to(device).eval()
+    per_sample = scenario.random_network is not None
     parts: dict[str, list[torch.Tensor]] = {}
     indices = list(range(len(dataset)))
     for begin in range(0, len(indices), batch_size):
         chunk: Sequence[int] = indices[begin : begin + batch_size]
         simulated = simulator.simulate(chunk, dataset.seed)
         items = batch_to_items(simulated, dataset.feature_config)
-        features = items["features"].to(device, next(model.parameters()).dtype)
-        outputs = {k: v.float() for k, v in model(features).items()}
+        outputs = {k: v.float() for k, v in model(*model_inputs(model, items)).items()}
         truth = simulated.position_m.to(torch.float64)
+        receivers = simulated.receivers_enu_m.cpu()
         row = {
             "truth_m": truth,
             "model_position_m": outputs["position_m"],
             "model_nll": model.nll(outputs, truth.to(outputs["position_m"])),
             "online": simulated.online,
+            "receivers_enu_m": receivers,
         }
         covariance = predictive_covariance_m2(outputs)
         if covariance is not None:
@@ -108,7 +124,7 @@ def collect_estimates(
             simulator.noise_density_dbm_per_hz,
         )
         for name, position in baseline_positions_m(
-            rss, simulated.online, scenario, receivers
+            rss, simulated.online, scenario, receivers if per_sample else receivers[0]
         ).items():
             row[f"baseline:{name}"] = position
         if prior_position_m is not None:
@@ -120,11 +136,13 @@ def collect_estimates(
             on_batch(len(chunk))
     joined = {key: torch.cat(values) for key, values in parts.items()}
     floats = {k: v.to(torch.float64) for k, v in joined.items() if k != "online"}
+    all_receivers = floats.pop("receivers_enu_m")
+    receivers = all_receivers if per_sample else all_receivers[0]
     crb = rss_crb_covariance_m2(
         floats["truth_m"],
         receivers,
         scenario.propagation.path_loss_exponent,
-        covariance_db2=rss_covariance_db2(scenario, receivers),
+        covariance_db2=rss_covariance_db2(scenario, receivers, joined["online"]),
         online=joined["online"],
         transmitter_up_m=scenario.area.transmitter_up_m,
     )
@@ -137,5 +155,5 @@ def collect_estimates(
             k.removeprefix("baseline:"): v for k, v in floats.items() if k.startswith("baseline:")
         },
         crb_covariance_m2=crb,
-        receivers_m=receivers[:, :2].to(torch.float64),
+        receivers_m=None if per_sample else receivers[:, :2],
     )

@@ -17,9 +17,14 @@ from rfloc_core.evaluation.report import write_report
 from rfloc_core.evaluation.summary import Evaluation, summarize
 
 
-def checkpoint_scenario(config: CheckpointConfig, scenario: str | Path | None) -> ScenarioConfig:
-    """The scenario named by the caller, else the one the checkpoint was trained on."""
-    if scenario is not None:
+def checkpoint_scenario(
+    config: CheckpointConfig, scenario: str | Path | ScenarioConfig | None
+) -> ScenarioConfig:
+    """The scenario the caller gives (a preset name, a TOML path or a ``ScenarioConfig``),
+    else the one the checkpoint was trained on."""
+    if isinstance(scenario, ScenarioConfig):
+        chosen = scenario
+    elif scenario is not None:
         chosen = load_scenario(scenario)
     elif config.scenario is not None:
         chosen = ScenarioConfig.model_validate(config.scenario)
@@ -28,7 +33,13 @@ def checkpoint_scenario(config: CheckpointConfig, scenario: str | Path | None) -
             "the checkpoint records no scenario; pass one with --scenario (a preset name such "
             "as vhf-rural, or a scenario TOML path)"
         )
-    if chosen.n_receivers != config.receivers:
+    if config.receivers is not None and chosen.random_network is not None:
+        raise ConfigError(
+            f"scenario {chosen.name!r} draws a new receiver network for every sample, which "
+            f"this fixed-network model ({config.receivers} receivers) cannot take; pick a "
+            "scenario with a fixed network"
+        )
+    if config.receivers is not None and chosen.n_receivers != config.receivers:
         raise ConfigError(
             f"scenario {chosen.name!r} has {chosen.n_receivers} receivers but the model was built "
             f"for {config.receivers}; pick a scenario with {config.receivers} receivers"
@@ -97,7 +108,7 @@ def evaluate_samples(
 def evaluate(
     checkpoint: str | Path,
     *,
-    scenario: str | Path | None = None,
+    scenario: str | Path | ScenarioConfig | None = None,
     samples: int = 1000,
     seed: int = 0,
     out_dir: str | Path | None = None,

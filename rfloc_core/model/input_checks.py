@@ -12,7 +12,8 @@ from rfloc_core.specs import InputConstraints, InputSize
 LAYOUT = "(batch, receivers, mel_bins, frames)"
 
 
-def _tracing() -> bool:
+def tracing() -> bool:
+    """Whether the model is being compiled, exported or traced (no data-dependent checks)."""
     return bool(
         torch.compiler.is_compiling()
         or torch.compiler.is_exporting()
@@ -62,7 +63,7 @@ def check_spectrogram(
         raise InvalidInputError(
             f"{backbone} cannot take input of shape {tuple(x.shape)}: {problem}"
         )
-    if not _tracing() and not bool(torch.isfinite(x).all()):
+    if not tracing() and not bool(torch.isfinite(x).all()):
         bad = int((~torch.isfinite(x)).sum())
         raise InvalidInputError(
             f"expected finite log-power values, got {bad} NaN or infinite value(s); "
@@ -102,7 +103,7 @@ def check_receiver_inputs(spectrogram: torch.Tensor, receivers_m: object, online
         raise InvalidInputError(
             f"expected receivers_m as floating point metres, got {receivers_m.dtype}"
         )
-    if _tracing():
+    if tracing():
         return
     if not bool(torch.isfinite(receivers_m).all()):
         bad = int((~torch.isfinite(receivers_m)).sum())

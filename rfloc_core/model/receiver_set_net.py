@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rfloc_core.model.input_checks import check_receiver_inputs, check_spectrogram
+from rfloc_core.model.input_checks import check_receiver_inputs, check_spectrogram, tracing
 from rfloc_core.specs import BackboneSpec, FusionSpec, HeadSpec, InputSize
 
 DEFAULT_RECEIVER_SCALE_M = 20_000.0
@@ -76,7 +76,9 @@ class ReceiverSetNet(nn.Module):
         )
         check_receiver_inputs(spectrogram, receivers_m, online)
         batch, count = spectrogram.shape[0], spectrogram.shape[1]
-        encoded = self.backbone(spectrogram.reshape(batch * count, 1, *spectrogram.shape[2:]))
+        encoded = self._encode(
+            spectrogram.reshape(batch * count, 1, *spectrogram.shape[2:]), online
+        )
         position = (receivers_m / self.receiver_scale_m).to(encoded.dtype)
         tokens = torch.cat(
             [
@@ -88,6 +90,19 @@ class ReceiverSetNet(nn.Module):
         )
         outputs: dict[str, torch.Tensor] = self.head(self.fusion(tokens, online))
         return outputs
+
+    def _encode(self, single: torch.Tensor, online: torch.Tensor) -> torch.Tensor:
+        """``(B * R, feature_dim)`` encodings of ``(B * R, 1, mel_bins, frames)``. In eager mode
+        only the online receivers go through the backbone (the others' tokens are masked, so
+        zeros do); a traced or exported graph encodes every receiver, with the same outputs."""
+        if tracing():
+            everyone: torch.Tensor = self.backbone(single)
+            return everyone
+        heard = online.reshape(-1)
+        encoded_heard: torch.Tensor = self.backbone(single[heard])
+        encoded = encoded_heard.new_zeros(single.shape[0], encoded_heard.shape[-1])
+        encoded[heard] = encoded_heard
+        return encoded
 
     def nll(self, outputs: dict[str, torch.Tensor], target_m: torch.Tensor) -> torch.Tensor:
         """The head's negative log-likelihood per sample (B,) for true positions (B, 2) in m."""

@@ -72,6 +72,21 @@ class ModelConfig(_Strict):
         description="false: random init; true: the backbone's published weights (downloaded); "
         "a string: path of a local .safetensors weights file",
     )
+    fusion: str | None = Field(
+        default=None,
+        description="a registered set fusion (attention, deepsets): a receiver-set model that "
+        "takes any receiver network; none: the receivers are input channels",
+    )
+    fusion_options: dict[str, Any] = Field(
+        default_factory=dict, description="keyword options passed to the fusion builder"
+    )
+    receiver_scale_m: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1e7,
+        description="a receiver-set model divides receiver positions by this, m; none: the "
+        "head's position scale (half the larger side of the scenario's area)",
+    )
 
     @field_validator("pretrained")
     @classmethod
@@ -89,6 +104,8 @@ class ModelConfig(_Strict):
             "input_size": self.input_size.as_tuple(),
             "pretrained": self.pretrained,
             "head_options": dict(self.head_options),
+            "fusion": self.fusion,
+            "fusion_options": dict(self.fusion_options),
         }
 
 
@@ -281,6 +298,14 @@ def _check_scenario(config: TrainConfig, source: str) -> None:
     from rfloc_core.data.scenario import load_scenario
 
     scenario = load_scenario(config.scenario)
+    if config.model.fusion is not None:
+        return
+    if scenario.random_network is not None:
+        raise ConfigError(
+            f"{source}: scenario {config.scenario!r} draws a new receiver network for every "
+            "sample, which only a receiver-set model can take; set model.fusion (attention or "
+            "deepsets)"
+        )
     if scenario.n_receivers != config.model.receivers:
         raise ConfigError(
             f"{source}: field model.receivers is {config.model.receivers} but scenario "
@@ -311,6 +336,11 @@ def check_against_registry(config: TrainConfig, source: str) -> None:
         registry.head(model.head)
     except UnknownNameError as error:
         raise ConfigError(f"{source}: field model.head: {error}") from None
+    if model.fusion is not None:
+        try:
+            registry.fusion(model.fusion)
+        except UnknownNameError as error:
+            raise ConfigError(f"{source}: field model.fusion: {error}") from None
     problem = backbone.constraints.problem(model.input_size.as_tuple())
     if problem:
         raise ConfigError(

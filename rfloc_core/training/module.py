@@ -15,7 +15,8 @@ import torch
 from rfloc_core.data.metrics import gaussian_calibration, position_errors_m, summarize_errors
 from rfloc_core.data.rng import sample_seed
 from rfloc_core.heads.moments import predictive_covariance_m2
-from rfloc_core.model import LocalizationNet
+from rfloc_core.model import LocalizationNet, ReceiverSetNet
+from rfloc_core.model.inputs import model_inputs
 from rfloc_core.training.config import LossName
 from rfloc_core.training.loss import training_loss
 from rfloc_core.training.schedule import WarmupCosine, warmup_steps_for
@@ -55,7 +56,7 @@ class LocalizationModule(lightning.LightningModule):
 
     def __init__(
         self,
-        model: LocalizationNet,
+        model: LocalizationNet | ReceiverSetNet,
         *,
         learning_rate: float,
         weight_decay: float,
@@ -74,15 +75,16 @@ class LocalizationModule(lightning.LightningModule):
         self.beta = beta
         self._validation_outputs: list[dict[str, torch.Tensor]] = []
 
-    def forward(self, spectrogram: torch.Tensor) -> dict[str, torch.Tensor]:
-        outputs: dict[str, torch.Tensor] = self.model(spectrogram)
+    def forward(self, *inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        outputs: dict[str, torch.Tensor] = self.model(*inputs)
         return outputs
 
     def _outputs_and_nll(
         self, batch: dict[str, torch.Tensor]
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         # Mixed precision computes the backbone in 16 bits; the likelihood stays in float32.
-        outputs = {name: value.float() for name, value in self.model(batch["features"]).items()}
+        raw = self.model(*model_inputs(self.model, batch))
+        outputs = {name: value.float() for name, value in raw.items()}
         return outputs, self.model.nll(outputs, batch["position_m"].float())
 
     def step_loss(self, batch: dict[str, torch.Tensor], step: int) -> torch.Tensor:

@@ -256,6 +256,8 @@ def _fit(
     torch.manual_seed(config.seed)
     kwargs = config.model.create_model_kwargs()
     kwargs["head_options"].setdefault("position_scale_m", position_scale_m(scenario))
+    if config.model.fusion is not None:
+        kwargs["receiver_scale_m"] = config.model.receiver_scale_m or position_scale_m(scenario)
     registry = get_registry()
     recipe = registry.backbone(config.model.backbone).training
     core_head = registry.head(config.model.head).plugin == INTERNAL_PLUGIN

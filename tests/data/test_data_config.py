@@ -26,7 +26,18 @@ def test_presets_ship_and_load() -> None:
     for name in preset_names():
         scenario = load_preset(name)
         assert scenario.name == name
-        assert scenario.n_receivers == DEFAULT_RECEIVERS
+        assert len(scenario.receivers) == DEFAULT_RECEIVERS
+        if scenario.random_network is None:
+            assert scenario.n_receivers == DEFAULT_RECEIVERS
+        else:
+            assert scenario.n_receivers == scenario.random_network.count_max
+
+
+def test_the_random_networks_preset_is_rss_ideal_on_other_networks(ideal: ScenarioConfig) -> None:
+    random = load_preset("rss-random-networks")
+    assert random.random_network is not None
+    same_world = {"name", "description", "random_network"}
+    assert random.model_dump(exclude=same_world) == ideal.model_dump(exclude=same_world)
 
 
 def test_defaults_are_the_vhf_rural_preset(rural: ScenarioConfig) -> None:

@@ -1,0 +1,83 @@
+"""Random receiver networks: one per sample, a function of (seed, index) alone, within the
+configured count and spacing, centred on their centroid; the estimators and the bound take one
+network per sample and agree with the shared-network path where the networks are the same."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rfloc_core.data import SyntheticDataset, load_preset
+from rfloc_core.data.crb import rss_crb_covariance_m2
+from rfloc_core.data.estimators import rss_mle, weighted_centroid
+from rfloc_core.data.feature_config import FeatureConfig
+from rfloc_core.data.scenario import RandomNetwork
+from rfloc_core.data.simulator import Simulator
+
+NETWORK = RandomNetwork(count_min=3, count_max=9, half_width_m=15_000.0, min_spacing_m=3_000.0)
+
+
+@pytest.fixture
+def scenario():
+    return load_preset("rss-ideal").model_copy(update={"random_network": NETWORK})
+
+
+def test_each_sample_has_its_own_network_whatever_the_batch(scenario):
+    simulator = Simulator(scenario)
+    together = simulator.simulate(range(6), seed=4)
+    alone = simulator.simulate([3], seed=4)
+    torch.testing.assert_close(alone.receivers_enu_m[0], together.receivers_enu_m[3])
+    torch.testing.assert_close(alone.iq[0], together.iq[3])
+    assert not torch.equal(together.receivers_enu_m[0], together.receivers_enu_m[1])
+
+
+def test_networks_keep_their_count_spacing_and_centre(scenario):
+    batch = Simulator(scenario).simulate(range(64), seed=1)
+    counts = batch.online.sum(dim=1)
+    assert int(counts.min()) >= 3 and int(counts.max()) <= 9
+    assert len(set(counts.tolist())) >= 5  # the counts vary
+    for receivers, online in zip(batch.receivers_enu_m, batch.online, strict=True):
+        used = receivers[online, :2]
+        assert float(used.abs().max()) <= 2 * NETWORK.half_width_m
+        assert float(torch.pdist(used).min()) >= NETWORK.min_spacing_m - 1e-6
+        assert float(used.mean(dim=0).abs().max()) < 1e-6
+        assert torch.equal(receivers[~online], torch.zeros_like(receivers[~online]))
+
+
+def test_unused_slots_are_offline_channels_at_the_floor(scenario):
+    items = SyntheticDataset(scenario, 8, seed=2).batch(range(8))
+    offline = ~items["online"]
+    assert bool(offline.any())
+    assert bool((items["features"][offline] == FeatureConfig().offline_floor).all())
+    assert items["receivers_m"].shape == (8, 9, 2)
+
+
+def test_correlated_shadowing_is_drawn_per_network(scenario):
+    correlated = scenario.model_copy(
+        update={
+            "propagation": scenario.propagation.model_copy(
+                update={"shadowing_correlation_distance_m": 5_000.0}
+            )
+        }
+    )
+    batch = Simulator(correlated).simulate(range(16), seed=3)
+    assert bool(torch.isfinite(batch.received_power_dbm).all())
+
+
+def test_estimators_and_bound_take_one_network_per_sample():
+    scenario = load_preset("rss-ideal")
+    batch = Simulator(scenario).simulate(range(12), seed=5)
+    shared = batch.receivers_enu_m[0]
+    per_sample = batch.receivers_enu_m
+    rss = batch.received_power_dbm
+    exponent = scenario.propagation.path_loss_exponent
+    torch.testing.assert_close(
+        rss_mle(rss, per_sample, exponent).position_m, rss_mle(rss, shared, exponent).position_m
+    )
+    torch.testing.assert_close(
+        weighted_centroid(rss, per_sample, exponent), weighted_centroid(rss, shared, exponent)
+    )
+    torch.testing.assert_close(
+        rss_crb_covariance_m2(batch.position_m, per_sample, exponent, 1.5),
+        rss_crb_covariance_m2(batch.position_m, shared, exponent, 1.5),
+    )
