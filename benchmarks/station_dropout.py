@@ -15,41 +15,13 @@ use the other stations. The table prints RMSE in metres and the rise from all-on
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-from typing import Any
 
 from rfloc_core.checkpoint import load_checkpoint
 from rfloc_core.data.scenario import ScenarioConfig, load_scenario
+from rfloc_core.data.scenario_toml import scenario_toml
 from rfloc_core.evaluation.evaluate import checkpoint_features, evaluate_samples
 from rfloc_core.training import load_train_config, train
-
-
-def scenario_toml(scenario: ScenarioConfig) -> str:
-    """The scenario as a TOML file ``load_scenario`` reads back to an equal config."""
-    data = scenario.model_dump(mode="json")
-    lines = [f"{key} = {json.dumps(value)}" for key, value in data.items() if _scalar(value)]
-    for table, values in data.items():
-        if isinstance(values, dict):
-            lines += ["", f"[{table}]", *_pairs(values)]
-    for receiver in data["receivers"]:
-        lines += ["", "[[receivers]]", *_pairs(receiver)]
-    return "\n".join(lines) + "\n"
-
-
-def _scalar(value: Any) -> bool:
-    return not isinstance(value, dict | list)
-
-
-def _pairs(table: dict[str, Any]) -> list[str]:
-    lines = []
-    for key, value in table.items():
-        if isinstance(value, dict):
-            inline = ", ".join(f"{k} = {json.dumps(v)}" for k, v in value.items())
-            lines.append(f"{key} = {{{inline}}}")
-        else:
-            lines.append(f"{key} = {json.dumps(value)}")
-    return lines
 
 
 def _with_offline(scenario: ScenarioConfig, station: str) -> ScenarioConfig:

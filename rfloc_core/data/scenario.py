@@ -140,6 +140,13 @@ class ReceiverHardware(_Strict):
     calibration_error_sigma_db: float = Field(default=1.0, ge=0.0, le=10.0)
     lo_offset_sigma_hz: float = Field(default=50.0, ge=0.0, le=5000.0)
     dropout_probability: float = Field(default=0.05, ge=0.0, le=0.9)
+    offline_count_max: int = Field(
+        default=0,
+        ge=0,
+        le=63,
+        description="each sample also takes 0 to this many of its stations offline, the count "
+        "and the stations drawn uniformly (a network with stations down), count",
+    )
 
 
 class RandomNetwork(_Strict):

@@ -127,6 +127,8 @@ class Simulator:
             layout.add(name, size)
         if self.random_network is not None:
             layout.add("network", networks.uniforms_per_network(r))
+        if self.scenario.receiver_hardware.offline_count_max > 0:
+            layout.add("stations_down", 1 + r)
         return layout
 
     def simulate(self, indices: Sequence[int] | torch.Tensor, seed: int = 0) -> SimulatedBatch:
@@ -194,7 +196,8 @@ class Simulator:
             "received_power_dbm": large_scale_dbm + fading_db,
             "online": (take(block, "dropout") >= hardware.dropout_probability)
             & self._station_up
-            & present,
+            & present
+            & self._stations_up(block, present),
             "receivers_enu_m": receivers_m,
             "signal_type": signal_type.clamp(max=len(SIGNAL_TYPES) - 1),
             "taps": taps * amplitude.unsqueeze(-1),
@@ -219,6 +222,21 @@ class Simulator:
             return receivers, present, self.shadowing_cholesky[None]
         covariance = channel.shadowing_covariance_db2_batched(receivers, present, propagation)
         return receivers, present, torch.linalg.cholesky(covariance)
+
+    def _stations_up(self, block: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+        """``(B, R)`` False for the 0 to ``offline_count_max`` stations each sample takes
+        down (never all of a sample's stations): a uniform count, then the stations with the
+        smallest of one uniform each."""
+        most = self.scenario.receiver_hardware.offline_count_max
+        if most == 0:
+            return torch.ones_like(present)
+        uniforms = self._layout.take(block, "stations_down")
+        count = (uniforms[:, 0] * (most + 1)).floor().long().clamp(max=most)
+        count = torch.minimum(count, present.sum(dim=1) - 1)
+        keys = torch.where(present, uniforms[:, 1:], torch.full_like(uniforms[:, 1:], 2.0))
+        rank = keys.argsort(dim=1).argsort(dim=1)
+        up: torch.Tensor = rank >= count[:, None]
+        return up
 
     def _taps(self, block: torch.Tensor, distance_m: torch.Tensor) -> torch.Tensor:
         phase_rad = 2.0 * math.pi * self._layout.take(block, "carrier_phase")

@@ -145,3 +145,13 @@ def test_importing_the_core_and_the_data_config_never_imports_torch() -> None:
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_a_scenario_written_as_toml_reads_back_equal(name: str, tmp_path: Path) -> None:
+    from rfloc_core.data.scenario_toml import scenario_toml
+
+    scenario = load_preset(name)
+    path = tmp_path / "scenario.toml"
+    path.write_text(scenario_toml(scenario), encoding="utf-8")
+    assert load_scenario(path) == scenario

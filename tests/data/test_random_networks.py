@@ -81,3 +81,22 @@ def test_estimators_and_bound_take_one_network_per_sample():
         rss_crb_covariance_m2(batch.position_m, per_sample, exponent, 1.5),
         rss_crb_covariance_m2(batch.position_m, shared, exponent, 1.5),
     )
+
+
+def test_offline_count_max_takes_zero_to_that_many_stations_down():
+    ideal = load_preset("rss-ideal")
+    down = ideal.model_copy(
+        update={
+            "receiver_hardware": ideal.receiver_hardware.model_copy(
+                update={"offline_count_max": 2}
+            )
+        }
+    )
+    batch = Simulator(down).simulate(range(300), seed=6)
+    offline = (~batch.online).sum(dim=1)
+    counts = torch.bincount(offline, minlength=3)
+    assert int(offline.max()) <= 2 and counts.shape[0] == 3
+    assert all(70 <= int(count) <= 130 for count in counts)  # about a third each
+    assert bool((~batch.online).any(dim=0).all())  # every station is down in some sample
+    before = Simulator(ideal).simulate(range(4), seed=6)
+    torch.testing.assert_close(before.position_m, batch.position_m[:4])  # nothing else moved

@@ -1,0 +1,184 @@
+"""One model for any receiver network: a receiver-set model trained on random networks, tested
+on networks it never saw, beside the RSS MLE and the Cramér–Rao bound of each.
+
+``python -m benchmarks.receiver_sets [--backbone convnext_atto] [--fusion attention]
+[--steps 2400] [--input-size 32x32] [--channel-backbone convnext_atto] [--out DIR]``
+
+The set model trains on ``rss-random-networks`` (a new network of 3 to 12 stations every
+sample, rss-ideal's propagation). It is then tested on the same kind of held-out set three
+ways, each beside the RSS MLE and the bound of that network:
+
+- a 5-station network drawn from ``--network-seed``, which no training sample drew;
+- rss-ideal's own 7 vhf-rural stations, beside a fixed-network (channel) model trained on
+  that network with the same steps and batch (``--channel-backbone``, none to skip it);
+- the same 7 stations with 0, 1 or 2 of them (a third of the samples each) offline.
+
+It prints one table with RMSE in metres and the ratios the receiver-set docs quote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from rfloc_core.bench.accuracy import quiet_training
+from rfloc_core.checkpoint import load_checkpoint
+from rfloc_core.data.networks import fixed_network_scenario
+from rfloc_core.data.scenario import RandomNetwork, ScenarioConfig, load_scenario
+from rfloc_core.data.scenario_toml import scenario_toml
+from rfloc_core.evaluation.evaluate import checkpoint_features, evaluate_samples
+from rfloc_core.training import load_train_config, train
+
+
+def _train(
+    args: argparse.Namespace, run_dir: Path, overrides: list[str]
+) -> tuple[Path, tuple[float, float], float]:
+    config = load_train_config(
+        "dev_test",
+        [
+            f"max_steps={args.steps}",
+            f"validate_every_steps={max(1, args.steps // 8)}",
+            f"batch_size={args.batch_size}",
+            f"train_samples={args.train_samples}",
+            f"val_samples={args.val_samples}",
+            f"learning_rate={args.learning_rate}",
+            f"seed={args.seed}",
+            "data_in_memory=true",
+            "checkpoint_every_steps=0",
+            *overrides,
+        ],
+    )
+    started = time.perf_counter()
+    with quiet_training():
+        result = train(config, run_dir=run_dir, progress=args.progress, tracking=False)
+    assert result is not None
+    seconds = time.perf_counter() - started
+    print(
+        f"{run_dir.name}: {result.steps_completed} steps in {seconds:,.0f} s, training at "
+        f"{result.train_samples_per_s or 0:,.0f} samples/s; validation medians "
+        f"{[round(e) for e in result.learning_curve['val_error_median_m']]}",
+        flush=True,
+    )
+    return result.best_checkpoint, result.prior_position_m, seconds
+
+
+def _test(
+    checkpoint: Path, scenario: ScenarioConfig, prior_m: tuple[float, float], samples: int
+) -> dict[str, float]:
+    model, config = load_checkpoint(checkpoint)
+    evaluation, _ = evaluate_samples(
+        model.eval(),
+        scenario,
+        checkpoint_features(config),
+        samples=samples,
+        seed=0,
+        split="test",
+        prior_position_m=prior_m,
+    )
+    figures = {f"{row.name}_rmse_m": row.errors.rmse_m for row in evaluation.rows}
+    model_row = evaluation.row("model")
+    figures["model_median_m"] = model_row.errors.median_m
+    figures["crb_rmse_m"] = evaluation.crb_rmse_m
+    if model_row.calibration is not None:
+        figures["inside_1sigma"] = model_row.calibration.inside_1sigma
+    return figures
+
+
+def _size(text: str) -> tuple[int, int]:
+    mel_bins, frames = (int(part) for part in text.lower().split("x"))
+    return mel_bins, frames
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backbone", default="convnext_atto", help="the shared encoder")
+    parser.add_argument("--fusion", default="attention")
+    parser.add_argument("--fusion-options", default="{}", help='TOML table, e.g. "{width = 128}"')
+    parser.add_argument("--steps", type=int, default=2400, help="optimizer steps, each model")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--train-samples", type=int, default=24_000)
+    parser.add_argument("--val-samples", type=int, default=500)
+    parser.add_argument("--test-samples", type=int, default=1000)
+    parser.add_argument("--input-size", default="32x32", help="MELSxFRAMES of each spectrogram")
+    parser.add_argument(
+        "--channel-backbone", default="convnext_atto", help="fixed-network model; none: skip"
+    )
+    parser.add_argument("--network-seed", type=int, default=20_261_202)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--progress", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path("reports/receiver-sets"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    mel_bins, frames = _size(args.input_size)
+    size = [f"model.input_size.mel_bins={mel_bins}", f"model.input_size.frames={frames}"]
+
+    random = load_scenario("rss-random-networks")
+    assert random.random_network is not None
+    five = RandomNetwork(**(random.random_network.model_dump() | {"count_min": 5, "count_max": 5}))
+    held_out = fixed_network_scenario(random, five, args.network_seed)
+    (args.out / "held-out-network.toml").write_text(scenario_toml(held_out), encoding="utf-8")
+    ideal = load_scenario("rss-ideal")
+    hardware = ideal.receiver_hardware.model_copy(update={"offline_count_max": 2})
+    stations_down = ideal.model_copy(update={"receiver_hardware": hardware})
+
+    set_checkpoint, set_prior, set_seconds = _train(
+        args,
+        args.out / f"set-{args.backbone}-{args.fusion}",
+        [
+            f"model.backbone={args.backbone}",
+            "scenario=rss-random-networks",
+            f"model.fusion={args.fusion}",
+            f"model.fusion_options={args.fusion_options}",
+            *size,
+        ],
+    )
+    rows: list[tuple[str, str, dict[str, float]]] = []
+    for label, scenario in (
+        ("5-station network, never drawn", held_out),
+        ("vhf-rural's 7 stations", ideal),
+        ("vhf-rural, 0-2 stations offline", stations_down),
+    ):
+        rows.append(
+            (
+                f"set ({args.fusion})",
+                label,
+                _test(set_checkpoint, scenario, set_prior, args.test_samples),
+            )
+        )
+    channel: dict[str, Any] | None = None
+    if args.channel_backbone != "none":
+        checkpoint, prior, _ = _train(
+            args,
+            args.out / f"channel-{args.channel_backbone}",
+            [f"model.backbone={args.channel_backbone}", "scenario=rss-ideal"],
+        )
+        channel = _test(checkpoint, ideal, prior, args.test_samples)
+        rows.append((f"channel ({args.channel_backbone})", "vhf-rural's 7 stations", channel))
+
+    print(
+        f"\nreceiver-set model: {args.backbone} encoder at {mel_bins}x{frames}, {args.fusion} "
+        f"fusion, {args.steps} steps at batch {args.batch_size} on rss-random-networks "
+        f"({set_seconds:,.0f} s); {args.test_samples} test samples each; RMSE in metres"
+    )
+    print("| model | test network | median | RMSE | RSS MLE | CRB | / CRB | / MLE | inside 1σ |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, label, figures in rows:
+        rmse, mle, crb = figures["model_rmse_m"], figures["rss_mle_rmse_m"], figures["crb_rmse_m"]
+        print(
+            f"| {name} | {label} | {figures['model_median_m']:,.0f} | {rmse:,.0f} | {mle:,.0f} "
+            f"| {crb:,.0f} | {rmse / crb:.2f} | {rmse / mle:.2f} | "
+            f"{figures.get('inside_1sigma', float('nan')):.3f} |"
+        )
+    all_online, some_down = rows[1][2]["model_rmse_m"], rows[2][2]["model_rmse_m"]
+    rise = 100 * (some_down / all_online - 1)
+    print(f"\nset model RMSE rise with 0-2 of 7 stations offline: {rise:+.1f} %")
+    if channel is not None:
+        ratio = all_online / channel["model_rmse_m"]
+        print(f"set model / channel model RMSE on vhf-rural: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
