@@ -11,6 +11,8 @@ What the reader expects of each recording (the writer produces exactly this):
   within ``location_tolerance_m`` of exactly one scenario receiver.
 
 Receivers of the scenario with no recording are offline: their channels get the floor value.
+A receiver-set model needs no scenario: ``sigmf_to_set_input`` places every recording by its
+``core:geolocation`` alone, in a frame centred on the recordings' receivers.
 """
 
 from __future__ import annotations
@@ -28,8 +30,13 @@ from rfloc_core.atomic import atomic_path, write_text_atomic
 from rfloc_core.data.errors import RecordingError
 from rfloc_core.data.feature_config import FeatureConfig
 from rfloc_core.data.features import log_mel_features
-from rfloc_core.data.geometry import geodetic_to_enu_m, network_origin, receivers_enu_m
-from rfloc_core.data.scenario import ScenarioConfig
+from rfloc_core.data.geometry import (
+    EnuOrigin,
+    geodetic_to_enu_m,
+    network_origin,
+    receivers_enu_m,
+)
+from rfloc_core.data.scenario import Receiver, ScenarioConfig
 
 DATATYPE_KEY = "core:datatype"
 SAMPLE_RATE_KEY = "core:sample_rate"
@@ -170,6 +177,39 @@ def _match_receiver(
     return nearest
 
 
+def _read_samples(
+    given: str | Path, feature_config: FeatureConfig, start_sample: int
+) -> tuple[Any, Path, torch.Tensor]:
+    """The recording, its metadata path and ``feature_config.n_samples`` IQ samples in
+    sqrt(mW) from ``start_sample``, after checking its type, channels, rate and length."""
+    n = feature_config.n_samples
+    path = _meta_path(given)
+    recording = _open(path)
+    datatype = recording.get_global_field(DATATYPE_KEY)
+    channels = int(recording.get_global_field(NUM_CHANNELS_KEY, 1))
+    if datatype not in ACCEPTED_DATATYPES or channels != 1:
+        raise RecordingError(
+            f"{path} holds {datatype!r} samples in {channels} channel(s), "
+            f"but rfloc needs one channel of complex float ({', '.join(ACCEPTED_DATATYPES)}); "
+            "convert it, e.g. with sigmf's tools"
+        )
+    rate_hz = float(recording.get_global_field(SAMPLE_RATE_KEY) or 0.0)
+    if not math.isclose(rate_hz, feature_config.sample_rate_hz, rel_tol=1e-9):
+        raise RecordingError(
+            f"{path} is sampled at {rate_hz:g} Hz but the features need "
+            f"{feature_config.sample_rate_hz:g} Hz; resample all recordings to that rate"
+        )
+    if recording.sample_count < start_sample + n:
+        raise RecordingError(
+            f"{path} has {recording.sample_count} samples but the features need {n} "
+            f"from sample {start_sample}; record longer or lower frames"
+        )
+    samples = np.asarray(recording.read_samples(start_sample, n), dtype=np.complex64)
+    offset_db = float(recording.get_global_field(POWER_OFFSET_KEY, 0.0))
+    iq = torch.from_numpy(samples * np.float32(10.0 ** (offset_db / 20.0)))
+    return recording, path, iq
+
+
 def read_sigmf_recordings(
     paths: Sequence[str | Path],
     scenario: ScenarioConfig,
@@ -181,43 +221,83 @@ def read_sigmf_recordings(
     """Read one recording per receiver into ``(receivers, n_samples)`` IQ in scenario order."""
 
     feature_config = feature_config or FeatureConfig()
-    n = feature_config.n_samples
-    iq = torch.zeros(scenario.n_receivers, n, dtype=torch.complex64)
+    iq = torch.zeros(scenario.n_receivers, feature_config.n_samples, dtype=torch.complex64)
     sources: list[Path | None] = [None] * scenario.n_receivers
     for given in paths:
-        path = _meta_path(given)
-        recording = _open(path)
-        datatype = recording.get_global_field(DATATYPE_KEY)
-        channels = int(recording.get_global_field(NUM_CHANNELS_KEY, 1))
-        if datatype not in ACCEPTED_DATATYPES or channels != 1:
-            raise RecordingError(
-                f"{path} holds {datatype!r} samples in {channels} channel(s), "
-                f"but rfloc needs one channel of complex float ({', '.join(ACCEPTED_DATATYPES)}); "
-                "convert it, e.g. with sigmf's tools"
-            )
-        rate_hz = float(recording.get_global_field(SAMPLE_RATE_KEY) or 0.0)
-        if not math.isclose(rate_hz, feature_config.sample_rate_hz, rel_tol=1e-9):
-            raise RecordingError(
-                f"{path} is sampled at {rate_hz:g} Hz but the features need "
-                f"{feature_config.sample_rate_hz:g} Hz; resample all recordings to that rate"
-            )
+        recording, path, samples = _read_samples(given, feature_config, start_sample)
         receiver = _match_receiver(recording, path, scenario, location_tolerance_m)
         if sources[receiver] is not None:
             raise RecordingError(
                 f"{path} and {sources[receiver]} are both from receiver "
                 f"{scenario.receivers[receiver].name!r}; pass one recording per receiver"
             )
-        if recording.sample_count < start_sample + n:
-            raise RecordingError(
-                f"{path} has {recording.sample_count} samples but the features need {n} "
-                f"from sample {start_sample}; record longer or lower frames"
-            )
-        samples = np.asarray(recording.read_samples(start_sample, n), dtype=np.complex64)
-        offset_db = float(recording.get_global_field(POWER_OFFSET_KEY, 0.0))
-        iq[receiver] = torch.from_numpy(samples * np.float32(10.0 ** (offset_db / 20.0)))
+        iq[receiver] = samples
         sources[receiver] = path
     online = torch.tensor([source is not None for source in sources])
     return RecordingSet(iq, online, feature_config.sample_rate_hz, tuple(sources))
+
+
+@dataclass(frozen=True)
+class NetworkInput:
+    """A receiver-set model's input from recordings that carry their own positions."""
+
+    spectrogram: torch.Tensor
+    """(1, receivers, mel_bins, frames) in the recordings' order."""
+    receivers_m: torch.Tensor
+    """(1, receivers, 2) east, north in metres, origin at the receivers' centroid."""
+    online: torch.Tensor
+    """(1, receivers) bool, all True: every recording was heard."""
+    origin: EnuOrigin
+    """The ENU frame's origin, to put predicted positions back on the map."""
+
+
+def sigmf_to_set_input(
+    paths: Sequence[str | Path],
+    feature_config: FeatureConfig | None = None,
+    *,
+    start_sample: int = 0,
+) -> NetworkInput:
+    """Input of a receiver-set model from one recording per receiver, each placed by its
+    ``core:geolocation`` (no scenario needed): any receivers, in any order."""
+    feature_config = feature_config or FeatureConfig()
+    if not paths:
+        raise RecordingError("give at least one SigMF recording, one per receiver")
+    rows: list[torch.Tensor] = []
+    where: list[Receiver] = []
+    for given in paths:
+        recording, path, samples = _read_samples(given, feature_config, start_sample)
+        point = recording.get_global_field(GEOLOCATION_KEY)
+        coordinates = point.get("coordinates") if isinstance(point, dict) else None
+        if not coordinates or len(coordinates) < 2:
+            raise RecordingError(
+                f"{path} has no core:geolocation; a receiver-set model needs every receiver's "
+                "position as a GeoJSON Point [longitude, latitude, altitude] in its metadata"
+            )
+        altitude_m = float(coordinates[2]) if len(coordinates) > 2 else 0.0
+        where.append(
+            Receiver(
+                name=f"rx{len(where) + 1}",
+                latitude_deg=float(coordinates[1]),
+                longitude_deg=float(coordinates[0]),
+                altitude_m=altitude_m,
+            )
+        )
+        rows.append(samples)
+    origin = network_origin(where)
+    enu_m = geodetic_to_enu_m(
+        [r.latitude_deg for r in where],
+        [r.longitude_deg for r in where],
+        [r.altitude_m for r in where],
+        origin,
+    )
+    iq = torch.stack(rows)[None]
+    online = torch.ones(1, len(rows), dtype=torch.bool)
+    return NetworkInput(
+        spectrogram=log_mel_features(iq, feature_config, online),
+        receivers_m=torch.as_tensor(enu_m[None, :, :2], dtype=torch.float32),
+        online=online,
+        origin=origin,
+    )
 
 
 def sigmf_to_model_input(

@@ -12,6 +12,8 @@ import numpy as np
 from rfloc_core.export.errors import ArtifactError
 
 REQUIRED_KEYS = ("rfloc.backbone", "rfloc.head", "rfloc.receivers", "rfloc.input_size")
+ANY_RECEIVERS = "any"
+"""``rfloc.receivers`` of a receiver-set model, which takes any receiver count."""
 
 
 @dataclass(frozen=True)
@@ -20,12 +22,15 @@ class ArtifactInfo:
     head: str
     plugin: str
     plugin_version: str
-    receivers: int
+    receivers: int | None
+    """The channel count of a fixed-network model; None for a receiver-set model."""
     input_size: tuple[int, int]
     """(mel_bins, frames)."""
     outputs: tuple[str, ...]
     scenario: dict[str, Any] | None
     features: dict[str, Any] | None
+    receiver_set: dict[str, Any] | None = None
+    """A receiver-set model's fusion and receiver scale (as in its checkpoint), else None."""
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, str], source: str) -> ArtifactInfo:
@@ -43,7 +48,9 @@ class ArtifactInfo:
                 head=metadata["rfloc.head"],
                 plugin=metadata.get("rfloc.plugin", ""),
                 plugin_version=metadata.get("rfloc.plugin_version", ""),
-                receivers=int(metadata["rfloc.receivers"]),
+                receivers=None
+                if metadata["rfloc.receivers"] == ANY_RECEIVERS
+                else int(metadata["rfloc.receivers"]),
                 input_size=(int(mel_bins), int(frames)),
                 outputs=tuple(json.loads(metadata.get("rfloc.outputs", "[]"))),
                 scenario=json.loads(metadata["rfloc.scenario"])
@@ -52,19 +59,66 @@ class ArtifactInfo:
                 features=json.loads(metadata["rfloc.features"])
                 if "rfloc.features" in metadata
                 else None,
+                receiver_set=json.loads(metadata["rfloc.receiver_set"])
+                if "rfloc.receiver_set" in metadata
+                else None,
             )
         except (ValueError, TypeError) as error:
             raise ArtifactError(
                 f"{source} has malformed rfloc metadata ({error}); export the checkpoint again"
             ) from error
 
-    def check_input(self, spectrogram: np.ndarray, source: str) -> None:
-        """Raise ``ArtifactError`` unless the input is (batch, receivers, mel_bins, frames)."""
-        expected = (self.receivers, *self.input_size)
+    def check_input(
+        self,
+        spectrogram: np.ndarray,
+        source: str,
+        receivers_m: np.ndarray | None = None,
+        online: np.ndarray | None = None,
+    ) -> None:
+        """Raise ``ArtifactError`` unless the inputs fit: (batch, receivers, mel_bins, frames)
+        for a fixed-network model; for a receiver-set model any receiver count, with
+        ``receivers_m`` (batch, receivers, 2) in metres and ``online`` (batch, receivers)."""
         shape = tuple(spectrogram.shape)
+        if self.receivers is None:
+            self._check_set_inputs(shape, source, receivers_m, online)
+            return
+        expected = (self.receivers, *self.input_size)
         if len(shape) != 4 or shape[1:] != expected or shape[0] < 1:
             raise ArtifactError(
                 f"{source} was exported for input (batch, {', '.join(map(str, expected))}) "
                 f"= (batch, receivers, mel_bins, frames) but got {shape}; compute features with "
                 "the artifact's own receivers and feature settings"
+            )
+        if receivers_m is not None or online is not None:
+            raise ArtifactError(
+                f"{source} is a fixed-network model: it takes the spectrogram alone, its "
+                "receivers are those of its scenario; give no receiver positions"
+            )
+
+    def _check_set_inputs(
+        self,
+        shape: tuple[int, ...],
+        source: str,
+        receivers_m: np.ndarray | None,
+        online: np.ndarray | None,
+    ) -> None:
+        if len(shape) != 4 or shape[2:] != self.input_size or shape[0] < 1 or shape[1] < 1:
+            raise ArtifactError(
+                f"{source} takes spectrograms (batch, receivers, {self.input_size[0]}, "
+                f"{self.input_size[1]}) = (batch, receivers, mel_bins, frames) but got {shape}"
+            )
+        if receivers_m is None or online is None:
+            raise ArtifactError(
+                f"{source} is a receiver-set model: give each receiver's position "
+                "(batch, receivers, 2) in metres and an online mask (batch, receivers) too"
+            )
+        if tuple(receivers_m.shape) != (*shape[:2], 2) or tuple(online.shape) != shape[:2]:
+            raise ArtifactError(
+                f"{source} needs receivers_m {(*shape[:2], 2)} and online {shape[:2]} for "
+                f"spectrograms {shape}, got {tuple(receivers_m.shape)} and {tuple(online.shape)}"
+            )
+        if not np.isfinite(receivers_m).all() or not np.asarray(online, bool).any(axis=1).all():
+            raise ArtifactError(
+                f"{source} needs finite receiver positions and at least one receiver online "
+                "in every sample"
             )

@@ -17,19 +17,27 @@ import torch
 from rfloc_core.atomic import atomic_path
 from rfloc_core.contract import INPUT_LAYOUT, INPUT_NAME, ONNX_OPSET
 from rfloc_core.errors import InvalidInputError, RflocError
+from rfloc_core.export.artifact_info import ANY_RECEIVERS
 from rfloc_core.export.validation import (
     DEFAULT_BATCH_SIZES,
     ValidationReport,
     validate,
 )
-from rfloc_core.model import LocalizationNet
+from rfloc_core.model import LocalizationNet, ReceiverSetNet
 
 EXAMPLE_BATCH = 2
+EXAMPLE_RECEIVERS = 5
+"""Receivers in a receiver-set model's example input: neither 1 nor the batch, so the exporter
+keeps the receiver axis symbolic."""
+SET_INPUT_NAMES = (INPUT_NAME, "receivers_m", "online")
+SET_INPUT_LAYOUT = (
+    f"{INPUT_LAYOUT}, receivers_m (batch, receivers, 2) metres, online (batch, receivers) bool"
+)
 
 
-def _metadata(model: LocalizationNet) -> dict[str, str]:
+def _metadata(model: LocalizationNet | ReceiverSetNet) -> dict[str, str]:
     spec = model.backbone_spec
-    return {
+    metadata = {
         "rfloc.backbone": spec.name,
         "rfloc.head": model.head_spec.name,
         "rfloc.plugin": spec.plugin,
@@ -39,38 +47,72 @@ def _metadata(model: LocalizationNet) -> dict[str, str]:
         "rfloc.input_layout": INPUT_LAYOUT,
         "rfloc.outputs": json.dumps(list(model.output_names)),
     }
+    if isinstance(model, ReceiverSetNet):
+        metadata["rfloc.receivers"] = ANY_RECEIVERS
+        metadata["rfloc.input_layout"] = SET_INPUT_LAYOUT
+        metadata["rfloc.receiver_set"] = json.dumps(
+            {
+                "fusion": model.fusion_spec.name,
+                "fusion_plugin": model.fusion_spec.plugin,
+                "fusion_options": model.fusion_options,
+                "receiver_scale_m": model.receiver_scale_m,
+            }
+        )
+    return metadata
+
+
+def _example(
+    model: LocalizationNet | ReceiverSetNet, dtype: torch.dtype
+) -> tuple[torch.Tensor, ...]:
+    if isinstance(model, LocalizationNet):
+        return (torch.randn(EXAMPLE_BATCH, model.receivers, *model.input_size, dtype=dtype),)
+    shape = (EXAMPLE_BATCH, EXAMPLE_RECEIVERS)
+    return (
+        torch.randn(*shape, *model.input_size, dtype=dtype),
+        torch.randn(*shape, 2, dtype=dtype) * model.receiver_scale_m,
+        torch.ones(shape, dtype=torch.bool),
+    )
 
 
 def _export(
-    model: LocalizationNet, example: torch.Tensor, path: Path, exporter: str, opset: int
+    model: LocalizationNet | ReceiverSetNet,
+    example: tuple[torch.Tensor, ...],
+    path: Path,
+    exporter: str,
+    opset: int,
 ) -> None:
-    input_names, output_names = [INPUT_NAME], list(model.output_names)
+    input_names = list(SET_INPUT_NAMES[: len(example)])
+    output_names = list(model.output_names)
     # Both exporters narrate on stdout and warn about internals the user cannot act on.
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         if exporter == "dynamo":
             batch = torch.export.Dim("batch", min=1, max=4096)
+            receivers = torch.export.Dim("receivers", min=1, max=1024)
+            axes = {0: batch} if len(example) == 1 else {0: batch, 1: receivers}
             torch.onnx.export(
                 model,
-                (example,),
+                example,
                 str(path),
                 dynamo=True,
                 opset_version=opset,
-                dynamic_shapes={INPUT_NAME: {0: batch}},
+                dynamic_shapes={name: axes for name in input_names},
                 external_data=False,
                 verbose=False,
                 input_names=input_names,
                 output_names=output_names,
             )
         else:
-            axes = {name: {0: "batch"} for name in [INPUT_NAME, *model.output_names]}
+            input_axes = {0: "batch"} if len(example) == 1 else {0: "batch", 1: "receivers"}
+            named_axes = {name: input_axes for name in input_names}
+            named_axes |= {name: {0: "batch"} for name in output_names}
             torch.onnx.export(
                 model,
-                (example,),
+                example,
                 str(path),
                 dynamo=False,
                 opset_version=opset,
-                dynamic_axes=axes,
+                dynamic_axes=named_axes,
                 input_names=input_names,
                 output_names=output_names,
             )
@@ -108,7 +150,7 @@ def _set_metadata(path: Path, metadata: Mapping[str, str], *, check: bool = Fals
 
 
 def export_onnx(
-    model: LocalizationNet,
+    model: LocalizationNet | ReceiverSetNet,
     path: str | os.PathLike[str],
     *,
     exporter: Literal["dynamo", "legacy"] | None = None,
@@ -120,7 +162,8 @@ def export_onnx(
     simplify: bool = False,
     batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES,
 ) -> Path:
-    """Write ``model`` to ``path`` atomically as ONNX (opset ``opset``, dynamic batch).
+    """Write ``model`` to ``path`` atomically as ONNX (opset ``opset``, dynamic batch; a
+    receiver-set model also takes any receiver count, validated at several).
 
     ``exporter`` defaults to what the backbone spec asks for: the dynamo exporter unless the
     spec says ``legacy``. The file carries rfloc metadata (plus ``metadata``) and passes
@@ -138,7 +181,7 @@ def export_onnx(
     dtype = torch.float16 if fp16 else torch.float32
     was_training = model.training
     exported = copy.deepcopy(model).to(dtype).eval()
-    example = torch.randn(EXAMPLE_BATCH, model.receivers, *model.input_size, dtype=dtype)
+    example = _example(model, dtype)
     try:
         with atomic_path(target) as temporary:
             try:
@@ -170,7 +213,7 @@ def export_onnx(
 
 
 def _validate(
-    model: LocalizationNet, path: Path, fp16: bool, batch_sizes: Sequence[int]
+    model: LocalizationNet | ReceiverSetNet, path: Path, fp16: bool, batch_sizes: Sequence[int]
 ) -> ValidationReport:
     from rfloc_core.export.onnx_runtime import OnnxModel
 

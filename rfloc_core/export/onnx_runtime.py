@@ -62,7 +62,8 @@ class OnnxModel:
                 f"an ONNX model ({str(error).splitlines()[0][:200]}); export the model again"
             ) from error
         self.providers = tuple(self.session.get_providers())
-        self.input_name = self.session.get_inputs()[0].name
+        self.input_names = tuple(i.name for i in self.session.get_inputs())
+        self.input_name = self.input_names[0]
         self.input_dtype = (
             np.float16 if "float16" in self.session.get_inputs()[0].type else np.float32
         )
@@ -71,20 +72,34 @@ class OnnxModel:
         self.info = ArtifactInfo.from_metadata(self.metadata, str(self.path))
         self._device = "cuda" if self.providers[0] != "CPUExecutionProvider" else "cpu"
 
-    def run(self, spectrogram: np.ndarray) -> dict[str, np.ndarray]:
-        self.info.check_input(spectrogram, str(self.path))
-        values = np.ascontiguousarray(spectrogram, dtype=self.input_dtype)
+    def run(
+        self,
+        spectrogram: np.ndarray,
+        receivers_m: np.ndarray | None = None,
+        online: np.ndarray | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Named outputs for spectrograms (batch, receivers, mel_bins, frames); a receiver-set
+        model also takes ``receivers_m`` (batch, receivers, 2) in metres and ``online``."""
+        self.info.check_input(spectrogram, str(self.path), receivers_m, online)
+        values = [np.ascontiguousarray(spectrogram, dtype=self.input_dtype)]
+        if receivers_m is not None and online is not None:
+            values += [
+                np.ascontiguousarray(receivers_m, dtype=self.input_dtype),
+                np.ascontiguousarray(online, dtype=np.bool_),
+            ]
+        feeds = dict(zip(self.input_names, values, strict=True))
         if self._device == "cpu":
-            outputs = self.session.run(None, {self.input_name: values})
+            outputs = self.session.run(None, feeds)
             return dict(zip(self.output_names, outputs, strict=True))
-        return self._run_bound(values)
+        return self._run_bound(feeds)
 
-    def _run_bound(self, values: np.ndarray) -> dict[str, np.ndarray]:
+    def _run_bound(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         import onnxruntime
 
         binding: Any = self.session.io_binding()
-        device_input = onnxruntime.OrtValue.ortvalue_from_numpy(values, "cuda", 0)
-        binding.bind_ortvalue_input(self.input_name, device_input)
+        for name, values in feeds.items():
+            device_input = onnxruntime.OrtValue.ortvalue_from_numpy(values, "cuda", 0)
+            binding.bind_ortvalue_input(name, device_input)
         for name in self.output_names:
             binding.bind_output(name, "cuda", 0)
         self.session.run_with_iobinding(binding)

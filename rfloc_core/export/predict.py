@@ -14,7 +14,8 @@ import torch
 
 from rfloc_core.data.errors import ConfigError
 from rfloc_core.data.feature_config import FeatureConfig
-from rfloc_core.data.geometry import enu_to_geodetic, network_origin
+from rfloc_core.data.features import log_mel_features
+from rfloc_core.data.geometry import EnuOrigin, enu_to_geodetic, network_origin
 from rfloc_core.data.scenario import ScenarioConfig, load_scenario
 from rfloc_core.evaluation.ellipse import uncertainty_ellipse
 from rfloc_core.export.runtimes import load_runtime
@@ -59,12 +60,13 @@ def _features(info: Any) -> FeatureConfig:
 
 
 def positions_from_outputs(
-    outputs: dict[str, np.ndarray], scenario: ScenarioConfig, truth_m: np.ndarray | None = None
+    outputs: dict[str, np.ndarray], origin: EnuOrigin, truth_m: np.ndarray | None = None
 ) -> list[Prediction]:
+    """Predictions in ENU metres and, through the frame's ``origin``, latitude and longitude."""
     position = np.asarray(outputs["position_m"], dtype=np.float64)
     covariance = predictive_covariance_m2({k: torch.from_numpy(v) for k, v in outputs.items()})
     ellipse = uncertainty_ellipse(covariance) if covariance is not None else None
-    latitude, longitude, _ = enu_to_geodetic(position, network_origin(scenario.receivers))
+    latitude, longitude, _ = enu_to_geodetic(position, origin)
     rows = []
     for i in range(position.shape[0]):
         truth = truth_m[i] if truth_m is not None else None
@@ -95,17 +97,31 @@ def predict(
     device: str = "cpu",
 ) -> list[Prediction]:
     """Run ``artifact`` (checkpoint folder, ``.onnx`` or ``.engine``) on one SigMF recording
-    per receiver, or on ``simulate`` samples of the test split (with their truth)."""
+    per receiver, or on ``simulate`` samples of the test split (with their truth). A
+    receiver-set model takes each receiver's position from its recording's metadata, so it
+    needs no scenario for recordings."""
     if (sigmf is None) == (simulate is None):
         raise ConfigError("give either --sigmf FILES (one per receiver) or --simulate N")
     runtime = load_runtime(artifact, device=device)
-    chosen = _scenario(runtime.info, scenario)
     features = _features(runtime.info)
-    if sigmf is not None:
-        from rfloc_core.data.sigmf_io import sigmf_to_model_input
+    receiver_set = runtime.info.receivers is None
+    if sigmf is not None and receiver_set and scenario is None:
+        from rfloc_core.data.sigmf_io import sigmf_to_set_input
 
-        spectrogram = sigmf_to_model_input([Path(p) for p in sigmf], chosen, features).numpy()
-        return positions_from_outputs(runtime.run(spectrogram), chosen)
+        network = sigmf_to_set_input([Path(p) for p in sigmf], features)
+        outputs = runtime.run(
+            network.spectrogram.numpy(), network.receivers_m.numpy(), network.online.numpy()
+        )
+        return positions_from_outputs(outputs, network.origin)
+    chosen = _scenario(runtime.info, scenario)
+    origin = network_origin(chosen.receivers)
+    if sigmf is not None:
+        from rfloc_core.data.sigmf_io import read_sigmf_recordings
+
+        recordings = read_sigmf_recordings([Path(p) for p in sigmf], chosen, features)
+        spectrogram = log_mel_features(recordings.iq[None], features, recordings.online[None])
+        extra = _receiver_inputs(receiver_set, chosen, recordings.online[None])
+        return positions_from_outputs(runtime.run(spectrogram.numpy(), *extra), origin)
     from rfloc_core.data.datasets import SyntheticDataset
     from rfloc_core.data.splits import split_seed
 
@@ -114,5 +130,19 @@ def predict(
         raise ConfigError(f"--simulate needs at least 1 sample, got {simulate}")
     dataset = SyntheticDataset(chosen, simulate, split_seed(seed, "test"), features)
     items = dataset.batch(range(simulate))
-    outputs = runtime.run(items["features"].numpy())
-    return positions_from_outputs(outputs, chosen, items["position_m"].double().numpy())
+    extra = [items["receivers_m"].numpy(), items["online"].numpy()] if receiver_set else []
+    outputs = runtime.run(items["features"].numpy(), *extra)
+    return positions_from_outputs(outputs, origin, items["position_m"].double().numpy())
+
+
+def _receiver_inputs(
+    receiver_set: bool, scenario: ScenarioConfig, online: torch.Tensor
+) -> list[np.ndarray]:
+    """A receiver-set model's receiver positions and online mask for the scenario's network;
+    nothing for a fixed-network model."""
+    if not receiver_set:
+        return []
+    from rfloc_core.data.geometry import receivers_enu_m
+
+    enu_m = receivers_enu_m(scenario)[None, :, :2].astype(np.float32)
+    return [enu_m, online.numpy()]

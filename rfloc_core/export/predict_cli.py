@@ -27,7 +27,11 @@ def predict(
     ] = None,
     scenario: Annotated[
         str | None,
-        typer.Option("--scenario", help="Receiver network (default: the one in the artifact)."),
+        typer.Option(
+            "--scenario",
+            help="Receiver network (default: the one in the artifact). A receiver-set model "
+            "with --sigmf needs none: each recording's core:geolocation places its receiver.",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Run seed of the simulated test split.")] = 0,
     device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
@@ -40,7 +44,8 @@ def predict(
     Prints east/north in metres (ENU, origin at the receivers' centroid), latitude and
     longitude, and the 1-sigma ellipse: semi-major and semi-minor axes in metres and the
     major axis' direction in degrees counter-clockwise from east. Simulated samples also
-    show the true position and the error. Examples:
+    show the true position and the error. A receiver-set model (trained with model.fusion)
+    takes recordings from any receivers: one exported file serves any network. Examples:
     `rfloc predict model.onnx --simulate 5`;
     `rfloc predict runs/x/best --sigmf rx1.sigmf-meta --sigmf rx2.sigmf-meta ...`.
     """

@@ -16,7 +16,12 @@ class Runtime(Protocol):
     path: Path
     output_names: tuple[str, ...]
 
-    def run(self, spectrogram: np.ndarray) -> dict[str, np.ndarray]: ...
+    def run(
+        self,
+        spectrogram: np.ndarray,
+        receivers_m: np.ndarray | None = None,
+        online: np.ndarray | None = None,
+    ) -> dict[str, np.ndarray]: ...
 
 
 def artifact_kind(path: Path) -> str:

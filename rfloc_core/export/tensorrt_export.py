@@ -10,13 +10,13 @@ from pathlib import Path
 from rfloc_core.atomic import write_text_atomic
 from rfloc_core.export.errors import BackendUnavailableError
 from rfloc_core.export.validation import validate
-from rfloc_core.model import LocalizationNet
+from rfloc_core.model import LocalizationNet, ReceiverSetNet
 
 TIMING_CACHE_NAME = "tensorrt-timing.cache"
 
 
 def export_tensorrt(
-    model: LocalizationNet,
+    model: LocalizationNet | ReceiverSetNet,
     path: str | os.PathLike[str],
     *,
     fp16: bool = False,
@@ -37,6 +37,12 @@ def export_tensorrt(
     )
     from rfloc_core.export.tensorrt_runtime import TensorRTRuntime
 
+    if isinstance(model, ReceiverSetNet):
+        raise BackendUnavailableError(
+            "rfloc does not build TensorRT engines of receiver-set models (their profile would "
+            "need a receiver-count range as well as a batch range); export to ONNX with "
+            "--format onnx, whose file takes any receiver count"
+        )
     reason = tensorrt_unavailable_reason()
     if reason is not None:
         raise BackendUnavailableError(f"cannot build a TensorRT engine here: {reason}")

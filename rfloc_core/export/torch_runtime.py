@@ -10,7 +10,6 @@ import numpy as np
 import torch
 
 from rfloc_core.export.artifact_info import ArtifactInfo
-from rfloc_core.export.errors import ArtifactError
 
 
 class TorchModel:
@@ -30,12 +29,6 @@ class TorchModel:
 
         self.path = Path(path)
         model, config = load_checkpoint(self.path, map_location=device)
-        if config.receivers is None:
-            raise ArtifactError(
-                f"{self.path} holds a receiver-set model ({config.fusion} fusion), which the "
-                "runtimes do not run yet; call it in PyTorch with load_checkpoint(...) and "
-                "model(spectrogram, receivers_m, online)"
-            )
         self.model = model.to(dtype=dtype).eval()
         self.device = torch.device(device)
         self.dtype = dtype
@@ -50,15 +43,33 @@ class TorchModel:
             outputs=self.output_names,
             scenario=config.scenario,
             features=config.features,
+            receiver_set=config.receiver_set,
         )
         self._forward: Any = torch.compile(self.model) if compile else self.model
 
     @torch.no_grad()
-    def run_torch(self, spectrogram: torch.Tensor) -> dict[str, torch.Tensor]:
-        outputs: dict[str, torch.Tensor] = self._forward(spectrogram.to(self.device, self.dtype))
+    def run_torch(self, spectrogram: torch.Tensor, *extra: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Outputs for spectrograms on this runtime's device (and, for a receiver-set model,
+        ``receivers_m`` and ``online``)."""
+        inputs = [spectrogram.to(self.device, self.dtype)]
+        if extra:
+            receivers_m, online = extra
+            inputs += [receivers_m.to(self.device, self.dtype), online.to(self.device)]
+        outputs: dict[str, torch.Tensor] = self._forward(*inputs)
         return outputs
 
-    def run(self, spectrogram: np.ndarray) -> dict[str, np.ndarray]:
-        self.info.check_input(spectrogram, str(self.path))
-        outputs = self.run_torch(torch.from_numpy(np.ascontiguousarray(spectrogram)))
+    def run(
+        self,
+        spectrogram: np.ndarray,
+        receivers_m: np.ndarray | None = None,
+        online: np.ndarray | None = None,
+    ) -> dict[str, np.ndarray]:
+        self.info.check_input(spectrogram, str(self.path), receivers_m, online)
+        extra = []
+        if receivers_m is not None and online is not None:
+            extra = [
+                torch.from_numpy(np.asarray(receivers_m)),
+                torch.from_numpy(np.asarray(online)),
+            ]
+        outputs = self.run_torch(torch.from_numpy(np.ascontiguousarray(spectrogram)), *extra)
         return {name: value.float().cpu().numpy() for name, value in outputs.items()}

@@ -18,7 +18,11 @@ import numpy as np
 import torch
 
 from rfloc_core.export.errors import ExportValidationError
-from rfloc_core.model import LocalizationNet
+from rfloc_core.model import LocalizationNet, ReceiverSetNet
+
+Inputs = tuple[np.ndarray, ...]
+"""``(spectrogram,)`` for a fixed-network model; ``(spectrogram, receivers_m, online)`` for a
+receiver-set model."""
 
 FP32_TOLERANCE = (1e-4, 1e-4)
 """(atol in the output's unit, rtol) for float32 exports."""
@@ -27,6 +31,8 @@ FP16_TOLERANCE = (1e-1, 2e-2)
 and a deep network accumulates tens of them."""
 
 DEFAULT_BATCH_SIZES = (1, 2, 5)
+DEFAULT_RECEIVER_COUNTS = (3, 5, 7, 12)
+"""Receiver counts a receiver-set export is validated at."""
 
 
 @dataclass
@@ -44,6 +50,8 @@ class ValidationReport:
     batch_sizes: tuple[int, ...]
     inputs: tuple[str, ...]
     outputs: dict[str, OutputDifference] = field(default_factory=dict)
+    receiver_counts: tuple[int, ...] = ()
+    """The receiver counts a receiver-set model was validated at; empty for a fixed network."""
 
     @property
     def passed(self) -> bool:
@@ -68,29 +76,53 @@ class ValidationReport:
         return "; ".join(parts)
 
 
-def random_inputs(model: LocalizationNet, batch: int, seed: int) -> np.ndarray:
-    """Uniform values in the feature range ([-1, 1]) of the model's input shape."""
+def random_inputs(
+    model: LocalizationNet | ReceiverSetNet, batch: int, seed: int, receivers: int | None = None
+) -> Inputs:
+    """Uniform values in the feature range ([-1, 1]) of the model's input shape; for a
+    receiver-set model with ``receivers`` receivers, positions spread over a few receiver
+    scales and about a third of the receivers offline (never all of a sample's)."""
     generator = torch.Generator().manual_seed(seed)
-    shape = (batch, model.receivers, *model.input_size)
-    return (torch.rand(shape, generator=generator) * 2 - 1).numpy()
+    count = model.receivers if isinstance(model, LocalizationNet) else receivers
+    assert count is not None
+    spectrogram = torch.rand((batch, count, *model.input_size), generator=generator) * 2 - 1
+    if isinstance(model, LocalizationNet):
+        return (spectrogram.numpy(),)
+    receivers_m = torch.randn(batch, count, 2, generator=generator) * model.receiver_scale_m
+    online = torch.rand(batch, count, generator=generator) > 0.3
+    online[:, 0] = True
+    return spectrogram.numpy(), receivers_m.numpy(), online.numpy()
 
 
-def simulated_inputs(model: LocalizationNet, batch: int, seed: int) -> np.ndarray | None:
-    """Log-mel features of ``batch`` simulated samples of the default scenario, when it has
-    the model's receiver count and input size; else None."""
+def simulated_inputs(
+    model: LocalizationNet | ReceiverSetNet, batch: int, seed: int, receivers: int | None = None
+) -> Inputs | None:
+    """Log-mel features of ``batch`` simulated samples of the default scenario (with its
+    receiver positions and online mask for a receiver-set model), when it has the model's
+    receiver count; else None."""
     from rfloc_core.data.datasets import SyntheticDataset
     from rfloc_core.data.feature_config import FeatureConfig
     from rfloc_core.data.scenario import load_scenario
 
     scenario = load_scenario("vhf-rural")
-    if scenario.n_receivers != model.receivers:
+    count = model.receivers if isinstance(model, LocalizationNet) else receivers
+    if scenario.n_receivers != count:
         return None
     mel_bins, frames = model.input_size
     dataset = SyntheticDataset(
         scenario, batch, seed, FeatureConfig(mel_bins=mel_bins, frames=frames)
     )
-    features: np.ndarray = dataset.batch(range(batch))["features"].numpy()
-    return features
+    items = dataset.batch(range(batch))
+    if isinstance(model, LocalizationNet):
+        return (items["features"].numpy(),)
+    online = items["online"].clone()
+    online[:, 0] = True
+    return items["features"].numpy(), items["receivers_m"].numpy(), online.numpy()
+
+
+def _as_runtime_inputs(inputs: Inputs, dtype: type[np.floating[Any]]) -> Inputs:
+    """The inputs as an export takes them: floats in its dtype, the online mask as bool."""
+    return tuple(value if value.dtype == np.bool_ else value.astype(dtype) for value in inputs)
 
 
 def compare(
@@ -123,36 +155,49 @@ def compare(
 
 
 def validate(
-    model: LocalizationNet,
-    run: Callable[[np.ndarray], Mapping[str, np.ndarray]],
+    model: LocalizationNet | ReceiverSetNet,
+    run: Callable[..., Mapping[str, np.ndarray]],
     *,
     runtime: str,
     fp16: bool = False,
     batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES,
+    receiver_counts: Sequence[int] = DEFAULT_RECEIVER_COUNTS,
 ) -> ValidationReport:
     """Run ``run`` and the eager float32 ``model`` on fresh random and simulated inputs at
-    each batch size and compare every output, with the float16 or float32 tolerance; ``run``
-    gets its inputs in float16 for an fp16 export."""
+    each batch size (and, for a receiver-set model, each of ``receiver_counts``) and compare
+    every output, with the float16 or float32 tolerance; ``run(*inputs)`` gets its float
+    inputs in float16 for an fp16 export."""
     atol, rtol = FP16_TOLERANCE if fp16 else FP32_TOLERANCE
     input_dtype = np.float16 if fp16 else np.float32
-    kinds = ["random", "simulated"]
+    counts: Sequence[int | None] = (
+        [None] if isinstance(model, LocalizationNet) else list(receiver_counts)
+    )
     report = ValidationReport(runtime, atol, rtol, tuple(batch_sizes), ())
+    if not isinstance(model, LocalizationNet):
+        report.receiver_counts = tuple(receiver_counts)
     was_training = model.training
     model.eval()
     used = []
     try:
-        for batch in batch_sizes:
-            for kind in kinds:
-                maker = random_inputs if kind == "random" else simulated_inputs
-                features = maker(model, batch, seed=1000 + batch)
-                if features is None:
-                    continue
-                used.append(kind)
-                with torch.no_grad():
-                    eager = model(torch.from_numpy(features).float())
-                expected = {k: v.float().cpu().numpy() for k, v in eager.items()}
-                got = run(features.astype(input_dtype))
-                compare(expected, got, report, f"{kind} input, batch {batch}")
+        for count in counts:
+            for batch in batch_sizes:
+                for kind in ("random", "simulated"):
+                    maker = random_inputs if kind == "random" else simulated_inputs
+                    inputs = maker(model, batch, 1000 + batch, count)
+                    if inputs is None:
+                        continue
+                    used.append(kind)
+                    with torch.no_grad():
+                        eager = model(*(torch.from_numpy(value) for value in inputs))
+                    expected = {k: v.float().cpu().numpy() for k, v in eager.items()}
+                    got = run(*_as_runtime_inputs(inputs, input_dtype))
+                    where = f"{kind} input, batch {batch}"
+                    compare(
+                        expected,
+                        got,
+                        report,
+                        where if count is None else f"{where}, {count} receivers",
+                    )
     finally:
         model.train(was_training)
     report.inputs = tuple(dict.fromkeys(used))

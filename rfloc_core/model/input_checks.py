@@ -76,20 +76,20 @@ def check_receiver_inputs(spectrogram: torch.Tensor, receivers_m: object, online
     (B, receivers, 2) of east, north in metres and ``online`` a bool tensor (B, receivers) with
     at least one True per sample, both matching the (already checked) spectrogram's B and
     receivers."""
-    batch, count = int(spectrogram.shape[0]), int(spectrogram.shape[1])
+    batch, count = spectrogram.shape[0], spectrogram.shape[1]  # symbolic while exporting
     if not isinstance(receivers_m, torch.Tensor) or not isinstance(online, torch.Tensor):
         raise InvalidInputError(
             "a receiver-set model takes (spectrogram, receivers_m, online): receiver positions "
             f"(B, receivers, 2) in metres and an online mask (B, receivers) as torch tensors, "
             f"got {type(receivers_m).__name__} and {type(online).__name__}"
         )
-    if tuple(receivers_m.shape) != (batch, count, 2):
+    if receivers_m.ndim != 3 or receivers_m.shape != (batch, count, 2):
         raise InvalidInputError(
             f"expected receivers_m of shape (B, receivers, 2) = ({batch}, {count}, 2) to match "
             f"the spectrogram {tuple(spectrogram.shape)}, got {tuple(receivers_m.shape)}; give "
             "every receiver's east and north in metres, in the spectrogram's receiver order"
         )
-    if tuple(online.shape) != (batch, count):
+    if online.ndim != 2 or online.shape != (batch, count):
         raise InvalidInputError(
             f"expected online of shape (B, receivers) = ({batch}, {count}) to match the "
             f"spectrogram {tuple(spectrogram.shape)}, got {tuple(online.shape)}"

@@ -87,9 +87,7 @@ def test_offline_count_max_takes_zero_to_that_many_stations_down():
     ideal = load_preset("rss-ideal")
     down = ideal.model_copy(
         update={
-            "receiver_hardware": ideal.receiver_hardware.model_copy(
-                update={"offline_count_max": 2}
-            )
+            "receiver_hardware": ideal.receiver_hardware.model_copy(update={"offline_count_max": 2})
         }
     )
     batch = Simulator(down).simulate(range(300), seed=6)
