@@ -95,8 +95,8 @@ def test_the_runtimes_say_which_inputs_a_model_takes(set_onnx):
 
 
 def test_predict_places_recordings_by_their_own_geolocation(set_onnx, set_checkpoint, tmp_path):
-    from rfloc_core.data.features import log_mel_features
     from rfloc_core.data.feature_config import FeatureConfig
+    from rfloc_core.data.features import log_mel_features
     from rfloc_core.data.geometry import receivers_enu_m
     from rfloc_core.data.sigmf_io import write_sigmf_recordings
     from rfloc_core.data.simulator import Simulator
