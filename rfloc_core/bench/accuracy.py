@@ -22,7 +22,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from rfloc_core.bench.config import AccuracyProtocol
+from rfloc_core.bench.config import AccuracyProtocol, ReceiverSetProtocol
+from rfloc_core.bench.held_out import (
+    held_out_summary,
+    set_model_overrides,
+    test_on_held_out_network,
+)
 from rfloc_core.bench.results import AccuracyRow, Calibration, ErrorCdf
 from rfloc_core.data.metrics import mahalanobis2, position_errors_m, summarize_errors
 from rfloc_core.evaluation.plots import coverage_curve
@@ -60,6 +65,10 @@ class RunOutcome:
     simulated_samples_per_s: float | None = None
     sigma_scale: float | None = None
     """The σ-scaling factor fitted on the validation set after training (None: not fitted)."""
+    fusion: str | None = None
+    """A receiver-set model's fusion; None for a fixed-network model."""
+    held_out: dict[str, Any] | None = None
+    """A receiver-set model on a network no training sample drew (see ``bench.held_out``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -128,6 +137,7 @@ def train_model(
     *,
     device: torch.device,
     tracking: bool,
+    receiver_set: ReceiverSetProtocol | None = None,
 ) -> TrainResult:
     """Train (or resume, where ``run_dir`` holds resume state) and return the run's result."""
     from rfloc_core.training import load_train_config, train
@@ -140,6 +150,8 @@ def train_model(
             if run_dir.exists():
                 shutil.rmtree(run_dir)  # cut short before its first saved state: nothing to keep
             overrides = training_overrides(model_name, protocol, seed, device)
+            if receiver_set is not None:
+                overrides += set_model_overrides(receiver_set)
             config = load_train_config(protocol.training_preset, overrides)
             result = train(config, run_dir=run_dir, progress=False, tracking=tracking)
     assert result is not None  # the launching process always gets the result
@@ -197,13 +209,30 @@ def train_and_test(
     *,
     device: torch.device,
     tracking: bool,
+    backbone: str | None = None,
+    receiver_set: ReceiverSetProtocol | None = None,
 ) -> RunOutcome:
+    """Train ``backbone`` (default ``model_name``; as a receiver-set model with
+    ``receiver_set``) and test it; the outcome is named ``model_name``."""
     started_s = time.perf_counter()
-    result = train_model(model_name, protocol, seed, run_dir, device=device, tracking=tracking)
+    result = train_model(
+        backbone or model_name,
+        protocol,
+        seed,
+        run_dir,
+        device=device,
+        tracking=tracking,
+        receiver_set=receiver_set,
+    )
     train_seconds = time.perf_counter() - started_s
     fields, crb_rmse_m = evaluate_on_test_set(
         result.best_checkpoint, protocol, result.prior_position_m, device=device
     )
+    held_out = None
+    if receiver_set is not None:
+        held_out = test_on_held_out_network(
+            result.best_checkpoint, receiver_set, protocol, result.prior_position_m, device=device
+        )
     _drop_resume_state(run_dir)
     config, calibration = result.config, result.uncertainty_calibration
     return RunOutcome(
@@ -220,6 +249,8 @@ def train_and_test(
         train_samples_per_s=result.train_samples_per_s,
         simulated_samples_per_s=result.simulated_samples_per_s,
         sigma_scale=calibration.sigma_scale if calibration else None,
+        fusion=receiver_set.fusion if receiver_set else None,
+        held_out=held_out,
         **fields,
     )
 
@@ -321,6 +352,9 @@ def model_row(outcomes: Sequence[RunOutcome], protocol: AccuracyProtocol) -> Acc
         "simulated_samples_per_s": _mean_of_known([o.simulated_samples_per_s for o in outcomes]),
         "sigma_scale": _mean_of_known([o.sigma_scale for o in outcomes]),
     }
+    if first.fusion is not None:
+        row["fusion"] = first.fusion
+        row["held_out"] = held_out_summary([outcome.held_out for outcome in outcomes])
     row["learning_curves"] = [
         {
             "seed": outcome.seed,

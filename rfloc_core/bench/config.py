@@ -4,7 +4,7 @@ is measured. Suites are TOML files; the shipped ones live in ``rfloc_core/bench/
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -100,6 +100,35 @@ class AccuracyProtocol(_Strict):
         return max(1, self.steps // 8) if self.steps else 0
 
 
+class ReceiverSetProtocol(_Strict):
+    """Receiver-set models beside the fixed-network ones: each selected backbone also as the
+    shared encoder of a receiver-set model, trained with the accuracy budget on random
+    networks, tested on the accuracy test set (beside every other row) and on a network no
+    training sample drew."""
+
+    fusion: str = Field(default="attention", min_length=1, description="registered fusion")
+    fusion_options: dict[str, Any] = Field(
+        default_factory=dict, description="keyword options of the fusion"
+    )
+    scenario: str = Field(
+        default="rss-random-networks",
+        min_length=1,
+        description="training scenario (preset or TOML) with a random_network",
+    )
+    input_size: tuple[int, int] | None = Field(
+        default=None, description="(mel_bins, frames) of each receiver; None: the preset's"
+    )
+    held_out_stations: int = Field(
+        default=5, ge=1, le=64, description="stations of the held-out network, count"
+    )
+    held_out_seed: int = Field(
+        default=20_261_202,
+        ge=0,
+        le=2**32 - 1,
+        description="seed the held-out network is drawn from",
+    )
+
+
 class BenchConfig(_Strict):
     name: str = Field(default="custom", min_length=1)
     description: str = ""
@@ -108,6 +137,11 @@ class BenchConfig(_Strict):
     )
     latency: LatencyProtocol = LatencyProtocol()
     accuracy: AccuracyProtocol = AccuracyProtocol()
+    receiver_sets: ReceiverSetProtocol | None = Field(
+        default=None,
+        description="also train each backbone as a receiver-set model and test it on a "
+        "held-out network; None: fixed-network models only",
+    )
 
 
 def suite_names() -> list[str]:

@@ -18,12 +18,14 @@ from rfloc_core.bench.headline import headline_table
 from rfloc_core.bench.report_html import render_html
 from rfloc_core.bench.results import environments_of, validate_results
 from rfloc_core.bench.results_views import (
+    HELD_OUT_COLUMNS,
     BackendKey,
     busy_machines,
     failed_cells,
     format_number,
     group_by_backend,
     hardware_use,
+    held_out_rows,
     latency_rows_for_table,
     sorted_accuracy_rows,
 )
@@ -174,6 +176,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         _markdown_hardware(results),
         _markdown_latency(group_by_backend(rows)),
         _markdown_accuracy(results),
+        *_markdown_held_out(results),
         _markdown_not_measured(results),
     ]
     return "\n\n".join(sections) + "\n"
@@ -291,6 +294,21 @@ def _markdown_accuracy(results: Mapping[str, Any]) -> str:
         parts.append("No accuracy was measured.")
     parts.append(f"{_BOUND_LABEL} of the test set: {bound}.")
     return "\n\n".join(parts)
+
+
+def _markdown_held_out(results: Mapping[str, Any]) -> list[str]:
+    rows = held_out_rows(results)
+    if not rows:
+        return []
+    return [
+        "## Held-out network\n\n"
+        "Receiver-set models (trained on a new random network every sample) on a network no "
+        "training sample drew, beside the RSS MLE and the Cramér–Rao bound of that network.\n\n"
+        + _md_table(
+            [header for header, _ in HELD_OUT_COLUMNS],
+            [[_md_value(row[key]) for _, key in HELD_OUT_COLUMNS] for row in rows],
+        )
+    ]
 
 
 def _markdown_not_measured(results: Mapping[str, Any]) -> str:

@@ -30,6 +30,7 @@ from rfloc_core.bench.report_plots import (
 )
 from rfloc_core.bench.results import environments_of
 from rfloc_core.bench.results_views import (
+    HELD_OUT_COLUMNS,
     BackendKey,
     HardwareUse,
     busy_machines,
@@ -37,6 +38,7 @@ from rfloc_core.bench.results_views import (
     format_number,
     group_by_backend,
     hardware_use,
+    held_out_rows,
     latency_rows_for_table,
     sorted_accuracy_rows,
 )
@@ -132,6 +134,7 @@ def render_html(results: Mapping[str, Any]) -> str:
         _learning_section(results),
         _latency_table_section(rows),
         _accuracy_table_section(results),
+        _held_out_section(results),
         _not_measured_section(results),
     ]
     return page(title, "\n".join(sections))
@@ -301,6 +304,21 @@ def _accuracy_table_section(results: Mapping[str, Any]) -> str:
         '<p class="note">Models and baselines on the same held-out test set.</p>'
         f"{table(_ACCURACY_TABLE, sorted_accuracy_rows(results), sortable=True)}"
         f"<p>{text(BOUND_LABEL)} of the test set: <strong>{bound}</strong>.</p></section>"
+    )
+
+
+def _held_out_section(results: Mapping[str, Any]) -> str:
+    rows = held_out_rows(results)
+    if not rows:
+        return ""
+    columns = tuple(
+        Column(header, key, key not in ("model", "network")) for header, key in HELD_OUT_COLUMNS
+    )
+    return (
+        '<section id="held-out"><h2>Held-out network</h2>'
+        '<p class="note">Receiver-set models (trained on a new random network every sample) '
+        "on a network no training sample drew, beside the RSS MLE and the Cramér–Rao bound of "
+        f"that network.</p>{table(columns, rows, sortable=True)}</section>"
     )
 
 

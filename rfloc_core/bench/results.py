@@ -147,6 +147,12 @@ class AccuracyRow(_AccuracyRowFields, total=False):
     """Model rows: how it was trained (absent in results written before it was recorded)."""
     learning_curves: list[LearningCurve] | None
     """Model rows: one validation curve per seed."""
+    fusion: str | None
+    """Receiver-set model rows: the fusion (the row's name is ``backbone+fusion``)."""
+    held_out: dict[str, Any] | None
+    """Receiver-set model rows: on a network no training sample drew, ``network``,
+    ``stations``, ``error_median_m``, ``error_rmse_m``, ``rss_mle_rmse_m``, ``crb_rmse_m``,
+    ``ratio_to_crb`` and ``ratio_to_rss_mle``."""
 
 
 class BenchResults(TypedDict):

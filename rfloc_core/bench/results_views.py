@@ -169,6 +169,31 @@ def sorted_accuracy_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     )
 
 
+HELD_OUT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("model", "model"),
+    ("held-out network", "network"),
+    ("stations", "stations"),
+    ("median error m", "error_median_m"),
+    ("RMSE m", "error_rmse_m"),
+    ("RSS MLE RMSE m", "rss_mle_rmse_m"),
+    ("CRB RMSE m", "crb_rmse_m"),
+    ("RMSE / CRB", "ratio_to_crb"),
+    ("RMSE / RSS MLE", "ratio_to_rss_mle"),
+)
+"""(header, key) of the held-out network table, in the Markdown and the HTML report."""
+
+
+def held_out_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Receiver-set model rows on their held-out network, by RMSE: one flat dict each, with
+    the keys of ``HELD_OUT_COLUMNS``."""
+    rows = [
+        {"model": row["model"]} | dict(row["held_out"])
+        for row in results["accuracy"]
+        if row.get("held_out")
+    ]
+    return sorted(rows, key=lambda row: row["error_rmse_m"])
+
+
 def failed_cells(results: Mapping[str, Any]) -> list[FailedCell]:
     """Every latency and accuracy row whose status is not ok, described for people."""
     cells = [

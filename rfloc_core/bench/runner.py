@@ -28,6 +28,7 @@ from rfloc_core.bench.accuracy import (
 from rfloc_core.bench.backends import Target
 from rfloc_core.bench.config import BenchConfig
 from rfloc_core.bench.environment import fingerprint
+from rfloc_core.bench.held_out import set_model_name
 from rfloc_core.bench.latency import describe_error, measure_latency
 from rfloc_core.bench.progress import BenchProgress
 from rfloc_core.bench.results import RESULTS_FORMAT, RESULTS_VERSION, AccuracyRow, LatencyRow
@@ -50,10 +51,13 @@ class BenchSelectionError(RflocError):
 class Cell:
     kind: Literal["latency", "accuracy"]
     model: str
+    """The row's name: the backbone, or ``backbone+fusion`` for a receiver-set model."""
     family: str
     seed: int
     weight_s: float
     """A rough cost, for the ETA."""
+    backbone: str = ""
+    """The backbone trained, where it differs from ``model`` (receiver-set cells)."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,20 @@ def plan_cells(suite: BenchConfig, models: dict[str, str]) -> list[Cell]:
             for seed in accuracy.seeds
             for name, family in models.items()
         ]
+    if accuracy.enabled and suite.receiver_sets is not None:
+        # one encoder pass per receiver: several times a fixed-network model's training cost
+        cells += [
+            Cell(
+                "accuracy",
+                set_model_name(name, suite.receiver_sets),
+                family,
+                seed,
+                3.0 * training_s + 30.0,
+                backbone=name,
+            )
+            for seed in accuracy.seeds
+            for name, family in models.items()
+        ]
     return cells
 
 
@@ -166,6 +184,8 @@ def _run_cell(
             store.run_dir(cell.model, cell.seed),
             device=target.device,
             tracking=tracking,
+            backbone=cell.backbone or None,
+            receiver_set=suite.receiver_sets if cell.backbone else None,
         )
     except Exception as error:
         return {"status": "error", "reason": describe_error(error)}
