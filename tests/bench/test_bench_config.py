@@ -9,7 +9,7 @@ from rfloc_core.data.errors import ConfigError
 
 
 def test_the_shipped_suites_load() -> None:
-    assert suite_names() == ["converge", "cpu-full", "gpu-full", "quick", "urban"]
+    assert suite_names() == ["converge", "cpu-full", "gpu-full", "quick", "receiver-sets", "urban"]
     quick = load_suite("quick")
     assert quick.latency.device == "cpu"
     assert set(quick.latency.backends) == {"torch", "onnxruntime"}
@@ -36,7 +36,9 @@ def test_a_suite_file_and_its_errors(tmp_path: Path) -> None:
     path.write_text('backbones = ["x"]\n[latency]\nmin_seconds = -1\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"latency\.min_seconds"):
         load_suite(path)
-    with pytest.raises(ConfigError, match="converge, cpu-full, gpu-full, quick, urban"):
+    with pytest.raises(
+        ConfigError, match="converge, cpu-full, gpu-full, quick, receiver-sets, urban"
+    ):
         load_suite("slow")
 
 
