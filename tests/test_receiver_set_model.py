@@ -148,3 +148,21 @@ def test_the_encoder_sees_one_receiver_at_a_time(toy_registry):
     model = _model("attention")
     first_conv = next(m for m in model.backbone.modules() if isinstance(m, torch.nn.Conv2d))
     assert first_conv.in_channels == 1
+
+
+@pytest.mark.parametrize("head", ["gaussian", "gaussian_full", "mixture"])
+def test_moving_every_receiver_moves_the_prediction_by_as_much(toy_registry, head):
+    model = _model("attention", head)
+    spectrogram, receivers_m, online = _inputs(3, 6)
+    offset_m = torch.tensor([[2_500.0, -7_000.0], [0.0, 300.0], [-40_000.0, 12_000.0]])
+    with torch.no_grad():
+        here = model(spectrogram, receivers_m, online)
+        moved = model(spectrogram, receivers_m + offset_m[:, None, :], online)
+    for name, value in here.items():
+        if name == "position_m":
+            expected = value + offset_m
+        elif name == "means_m":
+            expected = value + offset_m[:, None, :]
+        else:
+            expected = value
+        torch.testing.assert_close(moved[name], expected, rtol=1e-5, atol=2e-2)

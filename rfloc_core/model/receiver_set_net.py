@@ -1,10 +1,15 @@
 """ReceiverSetNet: one shared encoder per receiver, a set fusion, and a probabilistic head.
 
 Each receiver's spectrogram goes through the same backbone (built for one input channel). Its
-encoding is joined with the receiver's position, east and north divided by
-``receiver_scale_m``, and its online flag: that is the receiver's token. A fusion plugin maps
-the tokens of the online receivers to the head's input, the same for any order and count of
-receivers, so one model serves any receiver network.
+encoding is joined with the receiver's position and its online flag: that is the receiver's
+token. A fusion plugin maps the tokens of the online receivers to the head's input, the same
+for any order and count of receivers, so one model serves any receiver network.
+
+Positions are taken relative to the centroid of the online receivers (then divided by
+``receiver_scale_m``), and the predicted positions are moved back by it: moving every receiver
+by the same offset moves the prediction by that offset and changes nothing else, as the
+physics says. A network with stations offline is then, to the model, the smaller network of
+the stations that remain, wherever its centroid lies.
 """
 
 from __future__ import annotations
@@ -23,6 +28,25 @@ the default 40 km area, so positions in the area are of order one."""
 
 POSITION_FEATURES = 3
 """What joins each encoding: east / scale, north / scale, online (1.0 or 0.0)."""
+
+
+POSITION_OUTPUTS = ("position_m", "means_m")
+"""The outputs that are positions, in metres: the core heads' names."""
+
+
+def shift_positions(
+    outputs: dict[str, torch.Tensor], offset_m: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """The outputs with ``offset_m`` (B, 2) added to every position (``position_m`` (B, 2),
+    ``means_m`` (B, K, 2)); lengths and weights are unchanged."""
+    shifted = dict(outputs)
+    for name in POSITION_OUTPUTS:
+        if name in shifted:
+            value = shifted[name]
+            shifted[name] = value + offset_m.reshape(
+                offset_m.shape[0], *([1] * (value.ndim - 2)), 2
+            )
+    return shifted
 
 
 class ReceiverSetNet(nn.Module):
@@ -76,10 +100,14 @@ class ReceiverSetNet(nn.Module):
         )
         check_receiver_inputs(spectrogram, receivers_m, online)
         batch, count = spectrogram.shape[0], spectrogram.shape[1]
+        weight = online.unsqueeze(-1).to(receivers_m.dtype)
+        centroid_m = (receivers_m * weight).sum(dim=1) / weight.sum(dim=1)
         encoded = self._encode(
             spectrogram.reshape(batch * count, 1, *spectrogram.shape[2:]), online
         )
-        position = (receivers_m / self.receiver_scale_m).to(encoded.dtype)
+        position = ((receivers_m - centroid_m.unsqueeze(1)) / self.receiver_scale_m).to(
+            encoded.dtype
+        )
         tokens = torch.cat(
             [
                 encoded.reshape(batch, count, -1),
@@ -89,7 +117,7 @@ class ReceiverSetNet(nn.Module):
             dim=-1,
         )
         outputs: dict[str, torch.Tensor] = self.head(self.fusion(tokens, online))
-        return outputs
+        return shift_positions(outputs, centroid_m.to(outputs["position_m"].dtype))
 
     def _encode(self, single: torch.Tensor, online: torch.Tensor) -> torch.Tensor:
         """``(B * R, feature_dim)`` encodings of ``(B * R, 1, mel_bins, frames)``. In eager mode
