@@ -89,10 +89,29 @@ def test_an_offline_receiver_is_ignored_whatever_it_holds(toy_registry, fusion):
 def test_the_receivers_positions_are_information(toy_registry, fusion):
     model = _model(fusion)
     spectrogram, receivers_m, online = _inputs(2, 5)
+    moved = receivers_m.clone()
+    moved[:, 2] += torch.tensor([6_000.0, -4_000.0])  # one station moves, the others stay
     with torch.no_grad():
         here = model(spectrogram, receivers_m, online)["position_m"]
-        there = model(spectrogram, receivers_m + 5_000.0, online)["position_m"]
-    assert float((here - there).abs().max()) > 1e-3
+        there = model(spectrogram, moved, online)["position_m"]
+    centroid_shift = (moved - receivers_m)[:, :, :].sum(1) / online.sum(1, keepdim=True)
+    assert float((there - here - centroid_shift).abs().max()) > 1e-3
+
+
+@pytest.mark.parametrize("fusion", FUSIONS)
+def test_an_offline_receiver_may_hold_nan(toy_registry, fusion):
+    model = _model(fusion)
+    spectrogram, receivers_m, online = _inputs(2, 5)
+    poisoned, nowhere = spectrogram.clone(), receivers_m.clone()
+    poisoned[0, 1], nowhere[0, 1] = float("nan"), float("inf")
+    with torch.no_grad():
+        clean = model(spectrogram, receivers_m, online)
+        dirty = model(poisoned, nowhere, online)
+    for name, value in clean.items():
+        torch.testing.assert_close(dirty[name], value)
+    poisoned[0, 0] = float("nan")  # an online receiver with NaN is refused
+    with pytest.raises(InvalidInputError, match="finite log-power values of the online"):
+        model(poisoned, receivers_m, online)
 
 
 def test_gradients_reach_the_encoder_the_fusion_and_the_head(toy_registry):
@@ -113,7 +132,7 @@ def test_gradients_reach_the_encoder_the_fusion_and_the_head(toy_registry):
         (lambda x, p, o: (x, p, o[:, :4]), r"online of shape \(B, receivers\) = \(2, 5\)"),
         (lambda x, p, o: (x, p, o.float()), "expected online as a bool tensor"),
         (lambda x, p, o: (x, p.long(), o), "floating point metres"),
-        (lambda x, p, o: (x, p.index_fill(1, torch.tensor([2]), float("nan")), o), "NaN"),
+        (lambda x, p, o: (x, p.index_fill(1, torch.tensor([2]), float("nan")), o), "online"),
         (lambda x, p, o: (x, p, torch.zeros_like(o)), "at least one receiver online"),
         (lambda x, p, o: (x, p.numpy(), o), "takes \\(spectrogram, receivers_m, online\\)"),
     ],
@@ -166,3 +185,21 @@ def test_moving_every_receiver_moves_the_prediction_by_as_much(toy_registry, hea
         else:
             expected = value
         torch.testing.assert_close(moved[name], expected, rtol=1e-5, atol=2e-2)
+
+
+def test_an_option_the_fusion_does_not_take_is_named(toy_registry):
+    with pytest.raises(InvalidInputError, match=r"does not take the options \['widht'\]"):
+        create_model("toynet", input_size=SIZE, fusion="attention", fusion_options={"widht": 8})
+
+
+def test_a_training_config_checks_the_fusion_and_its_options_at_load(toy_registry, tmp_path):
+    from rfloc_core.training import ConfigError, load_train_config
+    from tests.training.toy_run import write_toy_config
+
+    path = write_toy_config(tmp_path)
+    with pytest.raises(ConfigError, match="field model.fusion: unknown fusion 'atention'"):
+        load_train_config(path, ["model.fusion=atention"])
+    with pytest.raises(ConfigError, match=r"field model.fusion_options: .*\['layer'\]"):
+        load_train_config(path, ["model.fusion=deepsets", "model.fusion_options.layer=2"])
+    with pytest.raises(ConfigError, match="only a receiver-set model can take"):
+        load_train_config(path, ["scenario=rss-random-networks"])

@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rfloc_core.bench.results_views import accuracy_by_model, did_not_learn, format_number
-
-DID_NOT_LEARN = "did not learn"
+from rfloc_core.bench.results_views import (
+    DID_NOT_LEARN,
+    accuracy_by_model,
+    did_not_learn,
+    format_number,
+)
 
 
 def headline_table(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:

@@ -42,6 +42,20 @@ def _toml_table(options: dict[str, Any]) -> str:
     return "{" + ", ".join(f"{key} = {json.dumps(value)}" for key, value in options.items()) + "}"
 
 
+def check_receiver_sets(receiver_set: ReceiverSetProtocol) -> None:
+    """Refuse, before any cell runs, a fusion that is not installed, options it does not
+    take, or a training scenario without random networks."""
+    from rfloc_core.errors import InvalidInputError, UnknownNameError
+    from rfloc_core.model.create import build_fusion
+    from rfloc_core.registry import get_registry
+
+    try:
+        build_fusion(get_registry().fusion(receiver_set.fusion), 8, receiver_set.fusion_options)
+    except (UnknownNameError, InvalidInputError) as error:
+        raise RflocError(f"suite field receiver_sets: {error}") from None
+    held_out_scenario(receiver_set)
+
+
 def held_out_scenario(receiver_set: ReceiverSetProtocol) -> ScenarioConfig:
     """The training scenario's world on one network of ``held_out_stations`` drawn from
     ``held_out_seed``: a fixed network no training sample drew."""
@@ -72,7 +86,7 @@ def test_on_held_out_network(
     network, and that network's Cramér–Rao RMSE bound."""
     from rfloc_core.checkpoint import load_checkpoint
     from rfloc_core.data.metrics import position_errors_m
-    from rfloc_core.evaluation.estimates import RSS_MLE
+    from rfloc_core.evaluation.estimates import PRIOR, RSS_MLE
     from rfloc_core.evaluation.evaluate import checkpoint_features, evaluate_samples
 
     scenario = held_out_scenario(receiver_set)
@@ -93,13 +107,21 @@ def test_on_held_out_network(
         "stations": scenario.n_receivers,
         "errors_m": position_errors_m(estimates.model_position_m, truth).tolist(),
         "rss_mle_errors_m": position_errors_m(estimates.baselines_m[RSS_MLE], truth).tolist(),
+        "prior_errors_m": position_errors_m(estimates.baselines_m[PRIOR], truth).tolist(),
         "crb_rmse_m": evaluation.crb_rmse_m,
     }
 
 
 def held_out_summary(outcomes: Sequence[dict[str, Any] | None]) -> dict[str, Any] | None:
-    """A model row's held-out figures, its seeds pooled: RMSE of the model and of the RSS MLE
-    in metres, the bound, and the two ratios."""
+    """A model row's held-out figures, its seeds pooled: median and RMSE of the model, RMSE of
+    the RSS MLE, median of the prior (the training set's mean position) in metres, the bound,
+    the two ratios, and the verdict against the prior (see ``results_views.verdict``)."""
+    from rfloc_core.bench.results_views import (
+        DID_NOT_LEARN,
+        LEARNED,
+        LEARNED_FRACTION_OF_PRIOR,
+    )
+
     known = [outcome for outcome in outcomes if outcome]
     if not known:
         return None
@@ -108,10 +130,15 @@ def held_out_summary(outcomes: Sequence[dict[str, Any] | None]) -> dict[str, Any
     model_rmse_m = float(np.sqrt(np.mean(errors**2)))
     mle_rmse_m = float(np.sqrt(np.mean(mle**2)))
     crb_rmse_m = float(known[0]["crb_rmse_m"])
+    prior_median_m = float(np.median([e for o in known for e in o.get("prior_errors_m", [])]))
+    median_m = float(np.median(errors))
+    learned = median_m < LEARNED_FRACTION_OF_PRIOR * prior_median_m
     return {
         "network": known[0]["network"],
         "stations": known[0]["stations"],
-        "error_median_m": float(np.median(errors)),
+        "error_median_m": median_m,
+        "prior_median_m": prior_median_m,
+        "verdict": LEARNED if learned else DID_NOT_LEARN,
         "error_rmse_m": model_rmse_m,
         "rss_mle_rmse_m": mle_rmse_m,
         "crb_rmse_m": crb_rmse_m,

@@ -82,6 +82,8 @@ PRIOR = "prior"
 LEARNED_FRACTION_OF_PRIOR = 0.9
 """A model learned when its median test error is below this fraction of the prior's; within
 10 % of the prior it is flagged "did not learn" and never ranked."""
+LEARNED = "learned"
+DID_NOT_LEARN = "did not learn"
 
 
 def prior_median_m(results: Mapping[str, Any], scenario: str) -> float | None:
@@ -108,7 +110,7 @@ def verdict(row: Mapping[str, Any], results: Mapping[str, Any]) -> str | None:
         return None
     if prior_median_m(results, row["scenario"]) is None:
         return None
-    return "did not learn" if did_not_learn(row, results) else "learned"
+    return DID_NOT_LEARN if did_not_learn(row, results) else LEARNED
 
 
 def latency_rows_for_table(results: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -179,19 +181,21 @@ HELD_OUT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("CRB RMSE m", "crb_rmse_m"),
     ("RMSE / CRB", "ratio_to_crb"),
     ("RMSE / RSS MLE", "ratio_to_rss_mle"),
+    ("prior median m", "prior_median_m"),
+    ("verdict", "verdict"),
 )
 """(header, key) of the held-out network table, in the Markdown and the HTML report."""
 
 
 def held_out_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Receiver-set model rows on their held-out network, by RMSE: one flat dict each, with
-    the keys of ``HELD_OUT_COLUMNS``."""
+    """Receiver-set model rows on their held-out network, by RMSE, those that did not learn
+    last: one flat dict each, with the keys of ``HELD_OUT_COLUMNS``."""
     rows = [
-        {"model": row["model"]} | dict(row["held_out"])
+        {"prior_median_m": None, "verdict": None, "model": row["model"]} | dict(row["held_out"])
         for row in results["accuracy"]
         if row.get("held_out")
     ]
-    return sorted(rows, key=lambda row: row["error_rmse_m"])
+    return sorted(rows, key=lambda row: (row["verdict"] == DID_NOT_LEARN, row["error_rmse_m"]))
 
 
 def failed_cells(results: Mapping[str, Any]) -> list[FailedCell]:

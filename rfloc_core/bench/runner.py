@@ -28,7 +28,7 @@ from rfloc_core.bench.accuracy import (
 from rfloc_core.bench.backends import Target
 from rfloc_core.bench.config import BenchConfig
 from rfloc_core.bench.environment import fingerprint
-from rfloc_core.bench.held_out import set_model_name
+from rfloc_core.bench.held_out import check_receiver_sets, set_model_name
 from rfloc_core.bench.latency import describe_error, measure_latency
 from rfloc_core.bench.progress import BenchProgress
 from rfloc_core.bench.results import RESULTS_FORMAT, RESULTS_VERSION, AccuracyRow, LatencyRow
@@ -269,6 +269,8 @@ def run_suite(
 
     track = tracking_wanted(tracking)
     models, unmatched = select_backbones(suite, only)
+    if suite.receiver_sets is not None and suite.accuracy.enabled:
+        check_receiver_sets(suite.receiver_sets)
     target = resolve_target(suite)
     torch.set_num_threads(target.threads)
     store = CellStore(out_dir)

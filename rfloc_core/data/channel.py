@@ -75,14 +75,29 @@ def shadowing_covariance_db2_batched(
     receivers_enu_m: torch.Tensor, present: torch.Tensor, propagation: Propagation
 ) -> torch.Tensor:
     """``(B, R, R)`` shadowing covariance in dB² of each sample's own receivers ``(B, R, 3)``,
-    correlated as in ``shadowing_covariance_db2``; slots a sample does not use (``present``
-    False) are independent of the rest, so the matrix stays positive definite."""
+    as ``shadowing_covariance_db2`` (independent without a correlation distance); slots a
+    sample does not use (``present`` False) are independent of the rest, so the matrix stays
+    positive definite wherever the shadowing is not zero."""
     sigma_db = propagation.shadowing_sigma_db
+    eye = torch.eye(present.shape[-1], dtype=torch.float64).expand(*present.shape, -1)
+    if propagation.shadowing_correlation_distance_m <= 0.0:
+        return eye * sigma_db**2
     separation_m = torch.cdist(receivers_enu_m, receivers_enu_m)
     correlation = torch.exp(-separation_m / propagation.shadowing_correlation_distance_m)
     both = present.unsqueeze(-1) & present.unsqueeze(-2)
-    eye = torch.eye(present.shape[-1], dtype=torch.float64).expand_as(correlation)
     return torch.where(both, correlation, eye) * sigma_db**2
+
+
+def shadowing_cholesky_batched(
+    receivers_enu_m: torch.Tensor, present: torch.Tensor, propagation: Propagation
+) -> torch.Tensor:
+    """``(B, R, R)`` lower Cholesky factors of ``shadowing_covariance_db2_batched`` (zero
+    without shadowing)."""
+    covariance = shadowing_covariance_db2_batched(receivers_enu_m, present, propagation)
+    if propagation.shadowing_sigma_db == 0.0:
+        return torch.zeros_like(covariance)
+    factor: torch.Tensor = torch.linalg.cholesky(covariance)
+    return factor
 
 
 def rms_delay_spread_s(distance_m: torch.Tensor, multipath: Multipath) -> torch.Tensor:

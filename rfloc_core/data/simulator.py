@@ -194,10 +194,7 @@ class Simulator:
             "position_m": transmitter_m[:, :2],
             "tx_power_dbm": tx_power_dbm,
             "received_power_dbm": large_scale_dbm + fading_db,
-            "online": (take(block, "dropout") >= hardware.dropout_probability)
-            & self._station_up
-            & present
-            & self._stations_up(block, present),
+            "online": self._online(block, present),
             "receivers_enu_m": receivers_m,
             "signal_type": signal_type.clamp(max=len(SIGNAL_TYPES) - 1),
             "taps": taps * amplitude.unsqueeze(-1),
@@ -218,10 +215,24 @@ class Simulator:
         uniforms = self._layout.take(block, "network")
         receivers, present = networks.draw_networks(uniforms, self.random_network)
         propagation = self.scenario.propagation
-        if propagation.shadowing_correlation_distance_m <= 0.0:
+        if propagation.shadowing_correlation_distance_m <= 0.0:  # sigma I, whatever the network
             return receivers, present, self.shadowing_cholesky[None]
-        covariance = channel.shadowing_covariance_db2_batched(receivers, present, propagation)
-        return receivers, present, torch.linalg.cholesky(covariance)
+        cholesky = channel.shadowing_cholesky_batched(receivers, present, propagation)
+        return receivers, present, cholesky
+
+    def _online(self, block: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+        """``(B, R)``: the stations a sample uses that are not marked offline, not dropped out
+        and not taken down; where that leaves none, the usable station with the largest
+        dropout uniform stays up, so every transmission is heard somewhere."""
+        dropout = self._layout.take(block, "dropout")
+        usable = self._station_up & present
+        online = (dropout >= self.scenario.receiver_hardware.dropout_probability) & usable
+        online &= self._stations_up(block, present)
+        silent = ~online.any(dim=1) & usable.any(dim=1)
+        if bool(silent.any()):
+            keeper = torch.where(usable, dropout, torch.full_like(dropout, -1.0)).argmax(dim=1)
+            online[silent, keeper[silent]] = True
+        return online
 
     def _stations_up(self, block: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
         """``(B, R)`` False for the 0 to ``offline_count_max`` stations each sample takes

@@ -54,15 +54,10 @@ def rss_covariance_db2(
         shadowing = shadowing_covariance_db2(receivers_enu_m.numpy(), scenario.propagation)
         total = shadowing + np.eye(shadowing.shape[0]) * calibration_db**2
         return torch.as_tensor(total, dtype=torch.float64)
-    count = receivers_enu_m.shape[-2]
-    eye = torch.eye(count, dtype=torch.float64)
-    propagation = scenario.propagation
-    if propagation.shadowing_correlation_distance_m <= 0.0:
-        independent = eye * (propagation.shadowing_sigma_db**2 + calibration_db**2)
-        return independent.expand(receivers_enu_m.shape[0], -1, -1)
+    eye = torch.eye(receivers_enu_m.shape[-2], dtype=torch.float64)
     present = online if online is not None else torch.ones(receivers_enu_m.shape[:2]).bool()
-    shadowing_batched = shadowing_covariance_db2_batched(receivers_enu_m, present, propagation)
-    return shadowing_batched + eye * calibration_db**2
+    per_sample = shadowing_covariance_db2_batched(receivers_enu_m, present, scenario.propagation)
+    return per_sample + eye * calibration_db**2
 
 
 def baseline_positions_m(

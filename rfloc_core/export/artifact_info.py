@@ -117,8 +117,9 @@ class ArtifactInfo:
                 f"{source} needs receivers_m {(*shape[:2], 2)} and online {shape[:2]} for "
                 f"spectrograms {shape}, got {tuple(receivers_m.shape)} and {tuple(online.shape)}"
             )
-        if not np.isfinite(receivers_m).all() or not np.asarray(online, bool).any(axis=1).all():
+        heard = np.asarray(online, bool)
+        if not heard.any(axis=1).all() or not np.isfinite(np.asarray(receivers_m)[heard]).all():
             raise ArtifactError(
-                f"{source} needs finite receiver positions and at least one receiver online "
-                "in every sample"
+                f"{source} needs at least one receiver online in every sample and finite "
+                "positions of the online receivers"
             )

@@ -69,7 +69,7 @@ def _example(
     shape = (EXAMPLE_BATCH, EXAMPLE_RECEIVERS)
     return (
         torch.randn(*shape, *model.input_size, dtype=dtype),
-        torch.randn(*shape, 2, dtype=dtype) * model.receiver_scale_m,
+        torch.randn(*shape, 2) * model.receiver_scale_m,  # metres stay float32
         torch.ones(shape, dtype=torch.bool),
     )
 

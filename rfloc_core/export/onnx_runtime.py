@@ -84,7 +84,7 @@ class OnnxModel:
         values = [np.ascontiguousarray(spectrogram, dtype=self.input_dtype)]
         if receivers_m is not None and online is not None:
             values += [
-                np.ascontiguousarray(receivers_m, dtype=self.input_dtype),
+                np.ascontiguousarray(receivers_m, dtype=np.float32),
                 np.ascontiguousarray(online, dtype=np.bool_),
             ]
         feeds = dict(zip(self.input_names, values, strict=True))

@@ -54,7 +54,7 @@ class TorchModel:
         inputs = [spectrogram.to(self.device, self.dtype)]
         if extra:
             receivers_m, online = extra
-            inputs += [receivers_m.to(self.device, self.dtype), online.to(self.device)]
+            inputs += [receivers_m.to(self.device, torch.float32), online.to(self.device)]
         outputs: dict[str, torch.Tensor] = self._forward(*inputs)
         return outputs
 

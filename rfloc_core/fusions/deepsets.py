@@ -29,9 +29,10 @@ class DeepSetsFusion(nn.Module):
 
     def forward(self, tokens: torch.Tensor, online: torch.Tensor) -> torch.Tensor:
         encoded = self.phi(tokens)
-        weight = online.unsqueeze(-1).to(encoded.dtype)
-        mean = (encoded * weight).sum(1) / weight.sum(1).clamp_min(1.0)
+        heard = online.unsqueeze(-1)
+        weight = heard.to(encoded.dtype)
+        mean = torch.where(heard, encoded, 0.0).sum(1) / weight.sum(1).clamp_min(1.0)
         lowest = torch.finfo(encoded.dtype).min
-        largest = encoded.masked_fill(~online.unsqueeze(-1), lowest).amax(dim=1)
+        largest = encoded.masked_fill(~heard, lowest).amax(dim=1)
         pooled: torch.Tensor = self.norm(self.rho(torch.cat([mean, largest], dim=-1)))
         return pooled

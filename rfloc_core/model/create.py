@@ -14,7 +14,7 @@ from rfloc_core.model.receiver_set_net import (
     ReceiverSetNet,
 )
 from rfloc_core.registry import get_registry
-from rfloc_core.specs import BackboneSpec, InputSize, Pretrained
+from rfloc_core.specs import BackboneSpec, FusionSpec, InputSize, Pretrained
 
 
 def _check_pretrained(spec: BackboneSpec, pretrained: Pretrained) -> Pretrained:
@@ -32,6 +32,18 @@ def _check_pretrained(spec: BackboneSpec, pretrained: Pretrained) -> Pretrained:
             ".safetensors (or weights-only .pth) file, True for the published weights, or False"
         )
     return str(path)
+
+
+def build_fusion(spec: FusionSpec, feature_dim: int, options: dict[str, Any] | None) -> Any:
+    """The fusion module for encodings of ``feature_dim``; options it does not take are an
+    ``InvalidInputError`` that names them."""
+    try:
+        return spec.build(feature_dim + POSITION_FEATURES, **(options or {}))
+    except TypeError as error:
+        raise InvalidInputError(
+            f"fusion {spec.name!r} does not take the options {sorted(options or {})} "
+            f"({error}); see its description in `rfloc plugins` or docs/models.md"
+        ) from error
 
 
 def _output_dim(fusion: Any, name: str) -> int:
@@ -161,9 +173,7 @@ def create_model(
             input_size=input_size,
             head_options=head_options,
         )
-    fusion_module = fusion_spec.build(
-        backbone_spec.feature_dim + POSITION_FEATURES, **(fusion_options or {})
-    )
+    fusion_module = build_fusion(fusion_spec, backbone_spec.feature_dim, fusion_options)
     return ReceiverSetNet(
         network,
         fusion_module,

@@ -30,10 +30,12 @@ def check_spectrogram(
     constraints: InputConstraints,
     dtype: torch.dtype,
     backbone: str,
+    check_finite: bool = True,
 ) -> None:
     """Raise ``InvalidInputError`` unless ``x`` is a finite ``dtype`` tensor of layout
     (B, receivers, mel_bins, frames) whose size the backbone accepts; ``receivers=None``
-    accepts any count of at least one."""
+    accepts any count of at least one; ``check_finite=False`` leaves the values to the
+    caller."""
     if not isinstance(x, torch.Tensor):
         raise InvalidInputError(
             f"expected a torch.Tensor {LAYOUT}, got {type(x).__name__}; "
@@ -63,7 +65,7 @@ def check_spectrogram(
         raise InvalidInputError(
             f"{backbone} cannot take input of shape {tuple(x.shape)}: {problem}"
         )
-    if not tracing() and not bool(torch.isfinite(x).all()):
+    if check_finite and not tracing() and not bool(torch.isfinite(x).all()):
         bad = int((~torch.isfinite(x)).sum())
         raise InvalidInputError(
             f"expected finite log-power values, got {bad} NaN or infinite value(s); "
@@ -72,10 +74,10 @@ def check_spectrogram(
 
 
 def check_receiver_inputs(spectrogram: torch.Tensor, receivers_m: object, online: object) -> None:
-    """Raise ``InvalidInputError`` unless ``receivers_m`` is a finite float tensor
-    (B, receivers, 2) of east, north in metres and ``online`` a bool tensor (B, receivers) with
-    at least one True per sample, both matching the (already checked) spectrogram's B and
-    receivers."""
+    """Raise ``InvalidInputError`` unless ``receivers_m`` is a float tensor (B, receivers, 2)
+    of east, north in metres and ``online`` a bool tensor (B, receivers) with at least one
+    True per sample, both matching the (already checked) spectrogram's B and receivers. The
+    values of online receivers are checked by ``check_heard_values``."""
     batch, count = spectrogram.shape[0], spectrogram.shape[1]  # symbolic while exporting
     if not isinstance(receivers_m, torch.Tensor) or not isinstance(online, torch.Tensor):
         raise InvalidInputError(
@@ -105,15 +107,28 @@ def check_receiver_inputs(spectrogram: torch.Tensor, receivers_m: object, online
         )
     if tracing():
         return
-    if not bool(torch.isfinite(receivers_m).all()):
-        bad = int((~torch.isfinite(receivers_m)).sum())
-        raise InvalidInputError(
-            f"expected finite receiver positions in metres, got {bad} NaN or infinite value(s); "
-            "give every receiver's position, and mark a receiver without one offline"
-        )
     if not bool(online.any(dim=1).all()):
         empty = int((~online.any(dim=1)).sum())
         raise InvalidInputError(
             f"expected at least one receiver online in every sample, got {empty} sample(s) with "
             "none; a transmission nobody heard cannot be located"
+        )
+
+
+def check_heard_values(spectrogram: torch.Tensor, receivers_m: torch.Tensor) -> None:
+    """Raise ``InvalidInputError`` unless every value is finite, once the offline receivers'
+    spectrograms and positions have been replaced (they may hold anything, NaN included)."""
+    if tracing():
+        return
+    if not bool(torch.isfinite(receivers_m).all()):
+        bad = int((~torch.isfinite(receivers_m)).sum())
+        raise InvalidInputError(
+            f"expected finite positions of the online receivers in metres, got {bad} NaN or "
+            "infinite value(s); give every online receiver's position, or mark it offline"
+        )
+    if not bool(torch.isfinite(spectrogram).all()):
+        bad = int((~torch.isfinite(spectrogram)).sum())
+        raise InvalidInputError(
+            f"expected finite log-power values of the online receivers, got {bad} NaN or "
+            "infinite value(s); mark a receiver with no valid recording offline"
         )

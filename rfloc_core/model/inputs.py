@@ -15,10 +15,10 @@ def model_inputs(
 ) -> tuple[torch.Tensor, ...]:
     """``(features,)`` for a fixed-network model; ``(features, receivers_m, online)`` for a
     receiver-set model. ``items`` are batched dataset items (``rfloc_core.data.datasets``);
-    the features take the model's dtype and device."""
+    the features take the model's dtype and device, the positions stay float32 metres."""
     parameter = next(model.parameters())
     features = items["features"].to(parameter.device, parameter.dtype)
     if not isinstance(model, ReceiverSetNet):
         return (features,)
-    receivers_m = items["receivers_m"].to(parameter.device, parameter.dtype)
+    receivers_m = items["receivers_m"].to(parameter.device, torch.float32)
     return features, receivers_m, items["online"].to(parameter.device)

@@ -19,7 +19,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from rfloc_core.model.input_checks import check_receiver_inputs, check_spectrogram, tracing
+from rfloc_core.model.input_checks import (
+    check_heard_values,
+    check_receiver_inputs,
+    check_spectrogram,
+    tracing,
+)
 from rfloc_core.specs import BackboneSpec, FusionSpec, HeadSpec, InputSize
 
 DEFAULT_RECEIVER_SCALE_M = 20_000.0
@@ -38,11 +43,11 @@ def shift_positions(
     outputs: dict[str, torch.Tensor], offset_m: torch.Tensor
 ) -> dict[str, torch.Tensor]:
     """The outputs with ``offset_m`` (B, 2) added to every position (``position_m`` (B, 2),
-    ``means_m`` (B, K, 2)); lengths and weights are unchanged."""
+    ``means_m`` (B, K, 2)), in float32 at least; lengths and weights are unchanged."""
     shifted = dict(outputs)
     for name in POSITION_OUTPUTS:
         if name in shifted:
-            value = shifted[name]
+            value = shifted[name].to(torch.promote_types(shifted[name].dtype, offset_m.dtype))
             shifted[name] = value + offset_m.reshape(
                 offset_m.shape[0], *([1] * (value.ndim - 2)), 2
             )
@@ -97,27 +102,33 @@ class ReceiverSetNet(nn.Module):
             constraints=self.backbone_spec.constraints,
             dtype=next(self.parameters()).dtype,
             backbone=self.backbone_spec.name,
+            check_finite=False,
         )
         check_receiver_inputs(spectrogram, receivers_m, online)
         batch, count = spectrogram.shape[0], spectrogram.shape[1]
-        weight = online.unsqueeze(-1).to(receivers_m.dtype)
-        centroid_m = (receivers_m * weight).sum(dim=1) / weight.sum(dim=1)
+        heard = online.unsqueeze(-1)
+        # Offline receivers may hold anything, NaN included: replace them before any
+        # arithmetic, so nothing of theirs reaches the outputs (0 x NaN is NaN).
+        spectrogram = torch.where(heard.unsqueeze(-1), spectrogram, 0.0)
+        positions_m = torch.where(heard, receivers_m.float(), 0.0)
+        check_heard_values(spectrogram, positions_m)
+        weight = heard.float()
+        centroid_m = (positions_m * weight).sum(dim=1) / weight.sum(dim=1)
         encoded = self._encode(
             spectrogram.reshape(batch * count, 1, *spectrogram.shape[2:]), online
         )
-        position = ((receivers_m - centroid_m.unsqueeze(1)) / self.receiver_scale_m).to(
-            encoded.dtype
-        )
+        relative = (positions_m - centroid_m.unsqueeze(1)) * (weight / self.receiver_scale_m)
         tokens = torch.cat(
             [
                 encoded.reshape(batch, count, -1),
-                position,
-                online.unsqueeze(-1).to(encoded.dtype),
+                relative.to(encoded.dtype),
+                weight.to(encoded.dtype),
             ],
             dim=-1,
         )
+        tokens = torch.where(heard, tokens, 0.0)
         outputs: dict[str, torch.Tensor] = self.head(self.fusion(tokens, online))
-        return shift_positions(outputs, centroid_m.to(outputs["position_m"].dtype))
+        return shift_positions(outputs, centroid_m)
 
     def _encode(self, single: torch.Tensor, online: torch.Tensor) -> torch.Tensor:
         """``(B * R, feature_dim)`` encodings of ``(B * R, 1, mel_bins, frames)``. In eager mode

@@ -337,10 +337,7 @@ def check_against_registry(config: TrainConfig, source: str) -> None:
     except UnknownNameError as error:
         raise ConfigError(f"{source}: field model.head: {error}") from None
     if model.fusion is not None:
-        try:
-            registry.fusion(model.fusion)
-        except UnknownNameError as error:
-            raise ConfigError(f"{source}: field model.fusion: {error}") from None
+        _check_fusion(model, source)
     problem = backbone.constraints.problem(model.input_size.as_tuple())
     if problem:
         raise ConfigError(
@@ -351,6 +348,23 @@ def check_against_registry(config: TrainConfig, source: str) -> None:
             f"{source}: field model.pretrained is true but {backbone.name} has no published "
             "weights; set it to false or to a local weights file path"
         )
+
+
+def _check_fusion(model: ModelConfig, source: str) -> None:
+    """The fusion's name against the registry and its options against the fusion itself."""
+    from rfloc_core.errors import InvalidInputError
+    from rfloc_core.model.create import build_fusion
+    from rfloc_core.registry import get_registry
+
+    assert model.fusion is not None
+    try:
+        spec = get_registry().fusion(model.fusion)
+    except UnknownNameError as error:
+        raise ConfigError(f"{source}: field model.fusion: {error}") from None
+    try:
+        build_fusion(spec, 8, model.fusion_options)
+    except InvalidInputError as error:
+        raise ConfigError(f"{source}: field model.fusion_options: {error}") from None
 
 
 def load_train_config(

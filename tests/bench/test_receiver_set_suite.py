@@ -44,6 +44,8 @@ def test_set_models_run_beside_channel_models_with_a_held_out_network(
     assert held_out["network"] == held_out_scenario(suite.receiver_sets).name
     for key in ("error_rmse_m", "rss_mle_rmse_m", "crb_rmse_m", "ratio_to_crb"):
         assert math.isfinite(held_out[key]) and held_out[key] > 0, key
+    assert held_out["verdict"] in ("learned", "did not learn")
+    assert held_out["prior_median_m"] > 0
     assert held_out["ratio_to_crb"] == pytest.approx(
         held_out["error_rmse_m"] / held_out["crb_rmse_m"]
     )
@@ -60,3 +62,16 @@ def test_set_models_run_beside_channel_models_with_a_held_out_network(
 def test_a_training_scenario_without_random_networks_is_refused() -> None:
     with pytest.raises(RflocError, match="has no random_network"):
         held_out_scenario(ReceiverSetProtocol(scenario="rss-ideal"))
+
+
+def test_a_suite_with_a_fusion_that_is_not_installed_stops_before_any_cell(
+    toy_registry: object, tmp_path: Path
+) -> None:
+    path = tmp_path / "suite.toml"
+    path.write_text(
+        toy_suite_toml(backends=("torch",)) + RECEIVER_SETS.replace("deepsets", "nosuch"),
+        encoding="utf-8",
+    )
+    with pytest.raises(RflocError, match="suite field receiver_sets: unknown fusion 'nosuch'"):
+        run_suite(load_suite(path), tmp_path / "out", progress=False, tracking=False)
+    assert not (tmp_path / "out").exists()

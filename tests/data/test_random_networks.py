@@ -53,14 +53,46 @@ def test_unused_slots_are_offline_channels_at_the_floor(scenario):
 
 
 def test_correlated_shadowing_is_drawn_per_network(scenario):
-    correlated = scenario.model_copy(
-        update={
-            "propagation": scenario.propagation.model_copy(
-                update={"shadowing_correlation_distance_m": 5_000.0}
-            )
-        }
+    from rfloc_core.data.channel import shadowing_covariance_db2, shadowing_covariance_db2_batched
+
+    correlated = scenario.propagation.model_copy(
+        update={"shadowing_correlation_distance_m": 5_000.0}
     )
-    batch = Simulator(correlated).simulate(range(16), seed=3)
+    batch = Simulator(scenario.model_copy(update={"propagation": correlated})).simulate(
+        range(16), seed=3
+    )
+    assert bool(torch.isfinite(batch.received_power_dbm).all())
+    covariance = shadowing_covariance_db2_batched(batch.receivers_enu_m, batch.online, correlated)
+    for row in range(16):
+        used = batch.online[row]
+        expected = shadowing_covariance_db2(batch.receivers_enu_m[row, used].numpy(), correlated)
+        torch.testing.assert_close(
+            covariance[row][used][:, used], torch.as_tensor(expected, dtype=torch.float64)
+        )
+        unused = ~used
+        torch.testing.assert_close(
+            covariance[row][unused][:, used],
+            torch.zeros(int(unused.sum()), int(used.sum())).double(),
+        )
+
+
+def test_every_sample_keeps_a_station_whatever_the_dropout():
+    lonely = RandomNetwork(count_min=1, count_max=3, half_width_m=5_000.0, min_spacing_m=0.0)
+    ideal = load_preset("rss-ideal")
+    hardware = ideal.receiver_hardware.model_copy(
+        update={"dropout_probability": 0.9, "offline_count_max": 2}
+    )
+    scenario = ideal.model_copy(update={"random_network": lonely, "receiver_hardware": hardware})
+    batch = Simulator(scenario).simulate(range(200), seed=8)
+    assert bool(batch.online.any(dim=1).all())
+    assert float(batch.online.float().mean()) < 0.6  # the dropout still bites
+
+
+def test_zero_shadowing_with_a_correlation_distance_simulates(scenario):
+    silent = scenario.propagation.model_copy(
+        update={"shadowing_sigma_db": 0.0, "shadowing_correlation_distance_m": 5_000.0}
+    )
+    batch = Simulator(scenario.model_copy(update={"propagation": silent})).simulate(range(4))
     assert bool(torch.isfinite(batch.received_power_dbm).all())
 
 
@@ -92,9 +124,9 @@ def test_offline_count_max_takes_zero_to_that_many_stations_down():
     )
     batch = Simulator(down).simulate(range(300), seed=6)
     offline = (~batch.online).sum(dim=1)
+    assert int(offline.max()) <= 2
     counts = torch.bincount(offline, minlength=3)
-    assert int(offline.max()) <= 2 and counts.shape[0] == 3
-    assert all(70 <= int(count) <= 130 for count in counts)  # about a third each
+    assert all(70 <= int(count) <= 130 for count in counts)  # 0, 1 and 2 down: a third each
     assert bool((~batch.online).any(dim=0).all())  # every station is down in some sample
     before = Simulator(ideal).simulate(range(4), seed=6)
     torch.testing.assert_close(before.position_m, batch.position_m[:4])  # nothing else moved
