@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 FORMAT_NAME = "rfloc-checkpoint"
 FORMAT_VERSION = 1
+RECEIVER_SET_FORMAT_VERSION = 2
+"""The version a receiver-set model's checkpoint is written as, so that an rfloc-core that
+predates receiver-set models refuses it by version instead of misreading it."""
 WEIGHTS_NAME = "weights.safetensors"
 CONFIG_NAME = "config.json"
 DTYPES = ("float32", "float16", "bfloat16", "float64")
@@ -145,9 +148,10 @@ def read_checkpoint_config(folder: str | Path) -> CheckpointConfig:
         ) from error
     if not isinstance(raw, dict):
         raise CheckpointConfigError(f"{path} must hold a JSON object; save the checkpoint again")
-    if raw.get("format") != FORMAT_NAME or raw.get("format_version") != FORMAT_VERSION:
+    versions = (FORMAT_VERSION, RECEIVER_SET_FORMAT_VERSION)
+    if raw.get("format") != FORMAT_NAME or raw.get("format_version") not in versions:
         raise CheckpointConfigError(
-            f"{path} must be format {FORMAT_NAME!r} version {FORMAT_VERSION}, got "
+            f"{path} must be format {FORMAT_NAME!r} version 1 or 2, got "
             f"{raw.get('format')!r} version {raw.get('format_version')!r}; load it with the "
             f"rfloc-core that wrote it ({raw.get('rfloc_core_version', 'unknown')})"
         )
@@ -160,6 +164,8 @@ def read_checkpoint_config(folder: str | Path) -> CheckpointConfig:
         wrong.add("receiver_set")
     if (stored.get("receivers") is None) == (receiver_set is None):
         wrong.add("receivers")
+    if (receiver_set is not None) != (stored.get("format_version") == RECEIVER_SET_FORMAT_VERSION):
+        wrong.add("format_version")
     size: dict[str, Any] = stored["input_size"] if "input_size" not in wrong else {}
     if not all(isinstance(size.get(side), int) for side in ("mel_bins", "frames")):
         wrong.add("input_size")
@@ -213,6 +219,8 @@ def save_checkpoint(
         extra=dict(extra or {}),
         receiver_set=_receiver_set(model),
     )
+    if config.receiver_set is not None:
+        config = dataclasses.replace(config, format_version=RECEIVER_SET_FORMAT_VERSION)
     try:
         config.to_json()  # fail before touching the folder
     except (TypeError, ValueError) as error:

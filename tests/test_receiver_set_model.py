@@ -197,7 +197,7 @@ def test_a_training_config_checks_the_fusion_and_its_options_at_load(toy_registr
     from tests.training.toy_run import write_toy_config
 
     path = write_toy_config(tmp_path)
-    with pytest.raises(ConfigError, match="field model.fusion: unknown fusion 'atention'"):
+    with pytest.raises(ConfigError, match=r"field model\.fusion: unknown fusion 'atention'"):
         load_train_config(path, ["model.fusion=atention"])
     with pytest.raises(ConfigError, match=r"field model.fusion_options: .*\['layer'\]"):
         load_train_config(path, ["model.fusion=deepsets", "model.fusion_options.layer=2"])

@@ -26,6 +26,10 @@ from rfloc_core.data.scenario import ScenarioConfig
 from rfloc_core.data.storage import FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME
 from rfloc_core.hashing import sha256_file
 
+READABLE_VERSIONS = (1,)
+"""Older formats still read: version 1 shards lack ``receivers_m``, which is the manifest
+scenario's fixed network in every row (version 1 had no random networks)."""
+
 
 def read_manifest(root: Path) -> dict[str, Any]:
     path = root / MANIFEST_NAME
@@ -38,11 +42,12 @@ def read_manifest(root: Path) -> dict[str, Any]:
         manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise DatasetError(f"{path} is not valid JSON ({error}); regenerate the dataset") from None
-    if manifest.get("format") != FORMAT_NAME or manifest.get("format_version") != FORMAT_VERSION:
+    readable = (*READABLE_VERSIONS, FORMAT_VERSION)
+    if manifest.get("format") != FORMAT_NAME or manifest.get("format_version") not in readable:
         raise DatasetError(
             f"{path} describes format {manifest.get('format')!r} version "
-            f"{manifest.get('format_version')!r}, but this rfloc reads {FORMAT_NAME!r} version "
-            f"{FORMAT_VERSION}; regenerate the dataset with this version"
+            f"{manifest.get('format_version')!r}, but this rfloc reads {FORMAT_NAME!r} versions "
+            f"{', '.join(map(str, readable))}; regenerate the dataset with this version"
         )
     return manifest
 
@@ -97,6 +102,12 @@ class DiskDataset(Dataset[Item]):
                     )
         self._handles: dict[int, h5py.File] = {}
         self._pid = os.getpid()
+        self._network_m: torch.Tensor | None = None
+        if manifest["format_version"] == 1:
+            from rfloc_core.data.geometry import receivers_enu_m
+
+            enu_m = receivers_enu_m(self.scenario)[:, :2]
+            self._network_m = torch.as_tensor(enu_m, dtype=ITEM_DTYPES["receivers_m"])
 
     def __len__(self) -> int:
         return self._length
@@ -135,12 +146,17 @@ class DiskDataset(Dataset[Item]):
             unique = sorted(set(rows))
             shard = self._shard(number)
             columns = {
-                key: torch.as_tensor(np.asarray(shard[key][unique])).to(dtype)
+                key: self._column(shard, key, unique).to(dtype)
                 for key, dtype in ITEM_DTYPES.items()
             }
             for position, row in enumerate(unique):
                 arrays[(number, row)] = {key: value[position] for key, value in columns.items()}
         return [arrays[place] for place in located]
+
+    def _column(self, shard: h5py.File, key: str, rows: list[int]) -> torch.Tensor:
+        if key == "receivers_m" and self._network_m is not None:
+            return self._network_m.expand(len(rows), -1, -1)
+        return torch.as_tensor(np.asarray(shard[key][rows]))
 
     def batch(self, indices: Sequence[int]) -> Item:
         """Stacked items ``(len(indices), ...)``."""

@@ -133,3 +133,31 @@ def test_simulate_command(tmp_path: Path) -> None:
     assert DiskDataset(out).scenario.name == "urban-multipath"
     failed = runner.invoke(app, ["simulate", "--scenario", "nope", "--n", "5", "--out", str(out)])
     assert isinstance(failed.exception, ConfigError)
+
+
+def test_a_version_1_dataset_reads_with_its_scenarios_network(
+    tmp_path: Path, rural: ScenarioConfig
+) -> None:
+    """Format 1 shards have no receivers_m: the reader fills in the manifest's network, which
+    is what format 2 stores for a fixed network."""
+    import h5py
+
+    out = tmp_path / "v1"
+    simulate_to_disk(rural, 10, out, seed=2, shard_size=10)
+    current = DiskDataset(out).batch(range(10))
+    manifest_path = out / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    shard = out / manifest["shards"][0]["file"]
+    with h5py.File(shard, "a") as handle:
+        del handle["receivers_m"]
+    manifest["shards"][0]["sha256"] = sha256_file(shard)
+    manifest["format_version"] = 1
+    del manifest["items"]["receivers_m"]
+    manifest_path.write_text(json.dumps(manifest))
+    old = DiskDataset(out).batch(range(10))
+    for key in ITEM_DTYPES:
+        assert torch.equal(old[key], current[key]), key
+    manifest["format_version"] = 9
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(DatasetError, match="reads 'rfloc-simulated-dataset' versions 1, 2"):
+        DiskDataset(out)
