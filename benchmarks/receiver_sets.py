@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from rfloc_core.bench.accuracy import quiet_training
+from rfloc_core.bench.config import ReceiverSetProtocol
+from rfloc_core.bench.held_out import held_out_scenario
 from rfloc_core.checkpoint import load_checkpoint
-from rfloc_core.data.networks import fixed_network_scenario
-from rfloc_core.data.scenario import RandomNetwork, ScenarioConfig, load_scenario
+from rfloc_core.data.scenario import ScenarioConfig, load_scenario
 from rfloc_core.data.scenario_toml import scenario_toml
 from rfloc_core.evaluation.evaluate import checkpoint_features, evaluate_samples
 from rfloc_core.training import load_train_config, train
@@ -115,10 +116,9 @@ def main() -> None:
     mel_bins, frames = _size(args.input_size)
     size = [f"model.input_size.mel_bins={mel_bins}", f"model.input_size.frames={frames}"]
 
-    random = load_scenario("rss-random-networks")
-    assert random.random_network is not None
-    five = RandomNetwork(**(random.random_network.model_dump() | {"count_min": 5, "count_max": 5}))
-    held_out = fixed_network_scenario(random, five, args.network_seed)
+    held_out = held_out_scenario(
+        ReceiverSetProtocol(held_out_stations=5, held_out_seed=args.network_seed)
+    )
     (args.out / "held-out-network.toml").write_text(scenario_toml(held_out), encoding="utf-8")
     ideal = load_scenario("rss-ideal")
     hardware = ideal.receiver_hardware.model_copy(update={"offline_count_max": 2})

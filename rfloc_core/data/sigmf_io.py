@@ -143,6 +143,33 @@ def _open(path: Path) -> Any:
     return recording
 
 
+def _geolocation(recording: Any, path: Path) -> tuple[float, float, float] | None:
+    """Latitude and longitude in degrees and altitude in metres of the recording's
+    ``core:geolocation`` (a GeoJSON Point), None where it has none; out-of-range or non-numeric
+    coordinates are a ``RecordingError``."""
+    point = recording.get_global_field(GEOLOCATION_KEY)
+    coordinates = point.get("coordinates") if isinstance(point, dict) else None
+    if not isinstance(coordinates, list | tuple) or len(coordinates) < 2:
+        return None
+    try:
+        longitude_deg, latitude_deg = float(coordinates[0]), float(coordinates[1])
+        altitude_m = float(coordinates[2]) if len(coordinates) > 2 else 0.0
+    except (TypeError, ValueError):
+        raise RecordingError(
+            f"{path} has core:geolocation coordinates {coordinates!r}; expected numbers "
+            "[longitude_deg, latitude_deg, altitude_m]"
+        ) from None
+    if not (
+        -90 <= latitude_deg <= 90 and -180 <= longitude_deg <= 180 and -500 <= altitude_m <= 9000
+    ):
+        raise RecordingError(
+            f"{path} has core:geolocation [{longitude_deg}, {latitude_deg}, {altitude_m}] "
+            "outside longitude -180..180, latitude -90..90 degrees and altitude -500..9000 m; "
+            "GeoJSON puts the longitude first"
+        )
+    return latitude_deg, longitude_deg, altitude_m
+
+
 def _match_receiver(
     recording: Any, path: Path, scenario: ScenarioConfig, tolerance_m: float
 ) -> int:
@@ -156,21 +183,20 @@ def _match_receiver(
                 f"have; its receivers are {', '.join(names)}"
             )
         return names.index(name)
-    point = recording.get_global_field(GEOLOCATION_KEY)
-    coordinates = point.get("coordinates") if isinstance(point, dict) else None
-    if not coordinates or len(coordinates) < 2:
+    located = _geolocation(recording, path)
+    if located is None:
         raise RecordingError(
             f"{path} names no receiver: add the global {RECEIVER_KEY!r} or a core:geolocation "
             "GeoJSON Point [longitude, latitude, altitude]"
         )
-    altitude_m = float(coordinates[2]) if len(coordinates) > 2 else 0.0
+    latitude_deg, longitude_deg, altitude_m = located
     origin = network_origin(scenario.receivers)
-    where_m = geodetic_to_enu_m(coordinates[1], coordinates[0], altitude_m, origin)
+    where_m = geodetic_to_enu_m(latitude_deg, longitude_deg, altitude_m, origin)
     distance_m = np.linalg.norm(receivers_enu_m(scenario) - where_m, axis=-1)
     nearest = int(np.argmin(distance_m))
     if distance_m[nearest] > tolerance_m:
         raise RecordingError(
-            f"{path} was recorded at lat {coordinates[1]}, lon {coordinates[0]}, "
+            f"{path} was recorded at lat {latitude_deg}, lon {longitude_deg}, "
             f"{distance_m[nearest]:.0f} m from the nearest receiver of scenario "
             f"{scenario.name!r} (tolerance {tolerance_m:g} m); it is an unknown receiver"
         )
@@ -251,6 +277,14 @@ class NetworkInput:
     """The ENU frame's origin, to put predicted positions back on the map."""
 
 
+def _same_place(first: Receiver, second: Receiver, tolerance_m: float = 1.0) -> bool:
+    origin = network_origin([first])
+    where_m = geodetic_to_enu_m(
+        second.latitude_deg, second.longitude_deg, second.altitude_m, origin
+    )
+    return bool(np.linalg.norm(where_m) <= tolerance_m)
+
+
 def sigmf_to_set_input(
     paths: Sequence[str | Path],
     feature_config: FeatureConfig | None = None,
@@ -264,24 +298,29 @@ def sigmf_to_set_input(
         raise RecordingError("give at least one SigMF recording, one per receiver")
     rows: list[torch.Tensor] = []
     where: list[Receiver] = []
+    sources: list[Path] = []
     for given in paths:
         recording, path, samples = _read_samples(given, feature_config, start_sample)
-        point = recording.get_global_field(GEOLOCATION_KEY)
-        coordinates = point.get("coordinates") if isinstance(point, dict) else None
-        if not coordinates or len(coordinates) < 2:
+        located = _geolocation(recording, path)
+        if located is None:
             raise RecordingError(
                 f"{path} has no core:geolocation; a receiver-set model needs every receiver's "
                 "position as a GeoJSON Point [longitude, latitude, altitude] in its metadata"
             )
-        altitude_m = float(coordinates[2]) if len(coordinates) > 2 else 0.0
-        where.append(
-            Receiver(
-                name=f"rx{len(where) + 1}",
-                latitude_deg=float(coordinates[1]),
-                longitude_deg=float(coordinates[0]),
-                altitude_m=altitude_m,
-            )
+        receiver = Receiver(
+            name=f"rx{len(where) + 1}",
+            latitude_deg=located[0],
+            longitude_deg=located[1],
+            altitude_m=located[2],
         )
+        same = next((i for i, r in enumerate(where) if _same_place(r, receiver)), None)
+        if same is not None:
+            raise RecordingError(
+                f"{path} and {sources[same]} were recorded at the same place; pass one recording "
+                "per receiver"
+            )
+        where.append(receiver)
+        sources.append(path)
         rows.append(samples)
     origin = network_origin(where)
     enu_m = geodetic_to_enu_m(

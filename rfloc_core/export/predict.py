@@ -115,13 +115,19 @@ def predict(
         return positions_from_outputs(outputs, network.origin)
     chosen = _scenario(runtime.info, scenario)
     origin = network_origin(chosen.receivers)
-    if sigmf is not None:
+    if sigmf is not None and not receiver_set:
+        from rfloc_core.data.sigmf_io import sigmf_to_model_input
+
+        spectrogram = sigmf_to_model_input([Path(p) for p in sigmf], chosen, features)
+        return positions_from_outputs(runtime.run(spectrogram.numpy()), origin)
+    if sigmf is not None:  # a receiver-set model on a scenario's named stations
         from rfloc_core.data.sigmf_io import read_sigmf_recordings
 
         recordings = read_sigmf_recordings([Path(p) for p in sigmf], chosen, features)
         spectrogram = log_mel_features(recordings.iq[None], features, recordings.online[None])
-        extra = _receiver_inputs(receiver_set, chosen, recordings.online[None])
-        return positions_from_outputs(runtime.run(spectrogram.numpy(), *extra), origin)
+        network_m = _network_m(chosen)
+        outputs = runtime.run(spectrogram.numpy(), network_m, recordings.online[None].numpy())
+        return positions_from_outputs(outputs, origin)
     from rfloc_core.data.datasets import SyntheticDataset
     from rfloc_core.data.splits import split_seed
 
@@ -135,14 +141,8 @@ def predict(
     return positions_from_outputs(outputs, origin, items["position_m"].double().numpy())
 
 
-def _receiver_inputs(
-    receiver_set: bool, scenario: ScenarioConfig, online: torch.Tensor
-) -> list[np.ndarray]:
-    """A receiver-set model's receiver positions and online mask for the scenario's network;
-    nothing for a fixed-network model."""
-    if not receiver_set:
-        return []
+def _network_m(scenario: ScenarioConfig) -> np.ndarray:
+    """``(1, receivers, 2)`` float32 east, north of the scenario's stations in metres."""
     from rfloc_core.data.geometry import receivers_enu_m
 
-    enu_m = receivers_enu_m(scenario)[None, :, :2].astype(np.float32)
-    return [enu_m, online.numpy()]
+    return receivers_enu_m(scenario)[None, :, :2].astype(np.float32)

@@ -130,3 +130,36 @@ def test_corrupted_data_fails_its_hash(
     data_path.write_bytes(bytes(data))
     with pytest.raises(RecordingError, match="cannot read SigMF recording"):
         read_sigmf_recordings(paths, rural)
+
+
+def test_a_receiver_set_input_needs_each_recordings_own_place(
+    recorded: tuple[list[Path], torch.Tensor], rural: ScenarioConfig
+) -> None:
+    from rfloc_core.data.geometry import network_origin, receivers_enu_m
+    from rfloc_core.data.sigmf_io import sigmf_to_set_input
+
+    paths, _ = recorded
+    network = sigmf_to_set_input(paths)
+    assert network.spectrogram.shape[1] == len(paths) == network.receivers_m.shape[1]
+    assert bool(network.online.all())
+    used = [
+        next(r for r in rural.receivers if p.name.endswith(f"-{r.name}.sigmf-meta")) for p in paths
+    ]
+    expected = receivers_enu_m(rural.model_copy(update={"receivers": tuple(used)}))[:, :2]
+    np.testing.assert_allclose(network.receivers_m[0].numpy(), expected, atol=1e-3)
+    assert network.origin == network_origin(used)
+    _edit_meta(
+        paths[1],
+        **{"core:geolocation": json.loads(paths[0].read_text())["global"]["core:geolocation"]},
+    )
+    with pytest.raises(RecordingError, match="recorded at the same place"):
+        sigmf_to_set_input(paths)
+    _edit_meta(paths[1], **{"core:geolocation": {"type": "Point", "coordinates": [48.0, 100.0]}})
+    with pytest.raises(RecordingError, match="GeoJSON puts the longitude first"):
+        sigmf_to_set_input(paths)
+    _edit_meta(paths[1], **{"core:geolocation": {"type": "Point", "coordinates": ["x", 1]}})
+    with pytest.raises(RecordingError, match="expected numbers"):
+        sigmf_to_set_input(paths)
+    _edit_meta(paths[1], **{"core:geolocation": None})
+    with pytest.raises(RecordingError, match="has no core:geolocation"):
+        sigmf_to_set_input(paths)
