@@ -36,8 +36,11 @@ def test_presets_ship_and_load() -> None:
 def test_the_random_networks_preset_is_rss_ideal_on_other_networks(ideal: ScenarioConfig) -> None:
     random = load_preset("rss-random-networks")
     assert random.random_network is not None
-    same_world = {"name", "description", "random_network"}
+    assert random.receiver_hardware.offline_count_max == 2
+    same_world = {"name", "description", "random_network", "receiver_hardware"}
     assert random.model_dump(exclude=same_world) == ideal.model_dump(exclude=same_world)
+    hardware = random.receiver_hardware.model_copy(update={"offline_count_max": 0})
+    assert hardware == ideal.receiver_hardware
 
 
 def test_defaults_are_the_vhf_rural_preset(rural: ScenarioConfig) -> None:
