@@ -58,7 +58,7 @@ def check_receiver_sets(receiver_set: ReceiverSetProtocol) -> None:
 
 def held_out_scenario(receiver_set: ReceiverSetProtocol) -> ScenarioConfig:
     """The training scenario's world on one network of ``held_out_stations`` drawn from
-    ``held_out_seed``: a fixed network no training sample drew."""
+    ``held_out_seed``, every station up: a fixed network no training sample drew."""
     from rfloc_core.data.networks import fixed_network_scenario
     from rfloc_core.data.scenario import load_scenario
 
@@ -71,7 +71,9 @@ def held_out_scenario(receiver_set: ReceiverSetProtocol) -> ScenarioConfig:
         )
     count = receiver_set.held_out_stations
     network = training.random_network.model_copy(update={"count_min": count, "count_max": count})
-    return fixed_network_scenario(training, network, receiver_set.held_out_seed)
+    every_station_up = training.receiver_hardware.model_copy(update={"offline_count_max": 0})
+    world = training.model_copy(update={"receiver_hardware": every_station_up})
+    return fixed_network_scenario(world, network, receiver_set.held_out_seed)
 
 
 def test_on_held_out_network(

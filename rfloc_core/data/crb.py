@@ -101,7 +101,8 @@ def rss_crb_covariance_m2(
     """``(B, 2, 2)`` lower bound on the covariance (m²) of any unbiased position estimate.
 
     Keyword options are those of ``rss_fisher_information`` (``covariance_db2``, ``online``,
-    ``transmitter_up_m``, ``known_power``). A singular geometry gives ``inf``.
+    ``transmitter_up_m``, ``known_power``). A singular geometry, or fewer online receivers
+    than unknowns (3 with unknown power, 2 with known), gives ``inf``.
     """
     information = rss_fisher_information(
         position_m,
@@ -113,6 +114,13 @@ def rss_crb_covariance_m2(
     inverse, status = torch.linalg.inv_ex(information)
     bound = inverse[:, :2, :2]
     singular = (status != 0) | ~torch.isfinite(bound).all(dim=(1, 2))
+    # Round-off can "invert" a rank-deficient information matrix into a finite bound with a
+    # negative variance; fewer receivers than unknowns is unobservable whatever round-off says.
+    singular |= (torch.diagonal(bound, dim1=1, dim2=2) <= 0).any(dim=1)
+    online = options.get("online")
+    if isinstance(online, torch.Tensor):
+        unknowns = information.shape[-1]
+        singular |= online.to(bound.device).sum(dim=1) < unknowns
     return torch.where(singular[:, None, None], torch.full_like(bound, math.inf), bound)
 
 

@@ -46,6 +46,11 @@ class SimulatedBatch:
     network in every row, or each sample's own with ``random_network``."""
 
 
+MIN_STATIONS_UP = 3
+"""``offline_count_max`` leaves at least this many of a sample's stations up: a position and
+an unknown transmit power need three received powers."""
+
+
 class Simulator:
     """Draws samples of ``scenario`` as IQ of ``feature_config.n_samples`` per receiver."""
 
@@ -236,14 +241,15 @@ class Simulator:
 
     def _stations_up(self, block: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
         """``(B, R)`` False for the 0 to ``offline_count_max`` stations each sample takes
-        down (never all of a sample's stations): a uniform count, then the stations with the
-        smallest of one uniform each."""
+        down, never leaving fewer than ``MIN_STATIONS_UP`` of its stations: a uniform count,
+        then the stations with the smallest of one uniform each."""
         most = self.scenario.receiver_hardware.offline_count_max
         if most == 0:
             return torch.ones_like(present)
         uniforms = self._layout.take(block, "stations_down")
         count = (uniforms[:, 0] * (most + 1)).floor().long().clamp(max=most)
-        count = torch.minimum(count, present.sum(dim=1) - 1)
+        keep = present.sum(dim=1).clamp(max=MIN_STATIONS_UP)
+        count = torch.minimum(count, present.sum(dim=1) - keep)
         keys = torch.where(present, uniforms[:, 1:], torch.full_like(uniforms[:, 1:], 2.0))
         rank = keys.argsort(dim=1).argsort(dim=1)
         up: torch.Tensor = rank >= count[:, None]

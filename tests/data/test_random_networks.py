@@ -130,3 +130,22 @@ def test_offline_count_max_takes_zero_to_that_many_stations_down():
     assert bool((~batch.online).any(dim=0).all())  # every station is down in some sample
     before = Simulator(ideal).simulate(range(4), seed=6)
     torch.testing.assert_close(before.position_m, batch.position_m[:4])  # nothing else moved
+
+
+def test_stations_taken_down_leave_three_and_the_bound_says_when_fewer_hear():
+    tiny = RandomNetwork(count_min=3, count_max=4, half_width_m=8_000.0, min_spacing_m=2_000.0)
+    ideal = load_preset("rss-ideal")
+    hardware = ideal.receiver_hardware.model_copy(update={"offline_count_max": 3})
+    scenario = ideal.model_copy(update={"random_network": tiny, "receiver_hardware": hardware})
+    batch = Simulator(scenario).simulate(range(100), seed=4)
+    assert int(batch.online.sum(dim=1).min()) == 3
+    two = batch.online.clone()
+    two[:, 2:] = False  # two receivers cannot fix a position and an unknown power
+    bound = rss_crb_covariance_m2(batch.position_m, batch.receivers_enu_m, 3.0, 1.5, online=two)
+    assert bool(torch.isinf(bound).all())
+    three = rss_crb_covariance_m2(
+        batch.position_m, batch.receivers_enu_m, 3.0, 1.5, online=batch.online
+    )
+    assert bool(torch.isfinite(three).all()) and bool(
+        (torch.diagonal(three, dim1=1, dim2=2) > 0).all()
+    )
