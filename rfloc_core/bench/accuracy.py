@@ -24,15 +24,18 @@ import torch
 
 from rfloc_core.bench.config import AccuracyProtocol, ReceiverSetProtocol
 from rfloc_core.bench.held_out import (
+    held_out_outcome,
     held_out_summary,
     set_model_overrides,
-    test_on_held_out_network,
 )
 from rfloc_core.bench.results import AccuracyRow, Calibration, ErrorCdf
 from rfloc_core.data.metrics import mahalanobis2, position_errors_m, summarize_errors
 from rfloc_core.evaluation.plots import coverage_curve
 
 if TYPE_CHECKING:
+    from rfloc_core.data.scenario import ScenarioConfig
+    from rfloc_core.evaluation.estimates import SampleEstimates
+    from rfloc_core.evaluation.summary import Evaluation
     from rfloc_core.training.run import TrainResult
 
 CDF_POINTS = 200
@@ -158,6 +161,32 @@ def train_model(
     return result
 
 
+def estimates_on_test_set(
+    checkpoint: Path,
+    scenario: ScenarioConfig,
+    protocol: AccuracyProtocol,
+    prior_position_m: tuple[float, float],
+    *,
+    device: torch.device,
+) -> tuple[Evaluation, SampleEstimates]:
+    """``checkpoint`` and the baselines on the suite's ``test_samples`` of ``scenario`` (the
+    test split of the suite's first seed, the same samples for every model)."""
+    from rfloc_core.checkpoint import load_checkpoint
+    from rfloc_core.evaluation.evaluate import checkpoint_features, evaluate_samples
+
+    model, config = load_checkpoint(checkpoint, map_location=str(device))
+    return evaluate_samples(
+        model.eval(),
+        scenario,
+        checkpoint_features(config),
+        samples=protocol.test_samples,
+        seed=protocol.seeds[0],
+        split="test",
+        device=str(device),
+        prior_position_m=prior_position_m,
+    )
+
+
 def evaluate_on_test_set(
     checkpoint: Path,
     protocol: AccuracyProtocol,
@@ -167,20 +196,11 @@ def evaluate_on_test_set(
 ) -> tuple[dict[str, Any], float]:
     """Per-sample outcome fields of ``checkpoint`` and the baselines (the prior among them) on
     the test set, and the test set's Cramér–Rao RMSE bound (m)."""
-    from rfloc_core.checkpoint import load_checkpoint
     from rfloc_core.data.scenario import load_scenario
-    from rfloc_core.evaluation.evaluate import checkpoint_features, evaluate_samples
 
-    model, config = load_checkpoint(checkpoint, map_location=str(device))
-    evaluation, estimates = evaluate_samples(
-        model.eval(),
-        load_scenario(protocol.scenario),
-        checkpoint_features(config),
-        samples=protocol.test_samples,
-        seed=protocol.seeds[0],
-        split="test",
-        device=str(device),
-        prior_position_m=prior_position_m,
+    scenario = load_scenario(protocol.scenario)
+    evaluation, estimates = estimates_on_test_set(
+        checkpoint, scenario, protocol, prior_position_m, device=device
     )
     truth = estimates.truth_m
     distance2 = None
@@ -230,7 +250,7 @@ def train_and_test(
     )
     held_out = None
     if receiver_set is not None:
-        held_out = test_on_held_out_network(
+        held_out = held_out_outcome(
             result.best_checkpoint, receiver_set, protocol, result.prior_position_m, device=device
         )
     _drop_resume_state(run_dir)

@@ -76,7 +76,7 @@ def held_out_scenario(receiver_set: ReceiverSetProtocol) -> ScenarioConfig:
     return fixed_network_scenario(world, network, receiver_set.held_out_seed)
 
 
-def test_on_held_out_network(
+def held_out_outcome(
     checkpoint: Path,
     receiver_set: ReceiverSetProtocol,
     protocol: AccuracyProtocol,
@@ -86,22 +86,13 @@ def test_on_held_out_network(
 ) -> dict[str, Any]:
     """Errors (m) of the model and of the RSS MLE on ``test_samples`` of the held-out
     network, and that network's Cramér–Rao RMSE bound."""
-    from rfloc_core.checkpoint import load_checkpoint
+    from rfloc_core.bench.accuracy import estimates_on_test_set
     from rfloc_core.data.metrics import position_errors_m
     from rfloc_core.evaluation.estimates import PRIOR, RSS_MLE
-    from rfloc_core.evaluation.evaluate import checkpoint_features, evaluate_samples
 
     scenario = held_out_scenario(receiver_set)
-    model, config = load_checkpoint(checkpoint, map_location=str(device))
-    evaluation, estimates = evaluate_samples(
-        model.eval(),
-        scenario,
-        checkpoint_features(config),
-        samples=protocol.test_samples,
-        seed=protocol.seeds[0],
-        split="test",
-        device=str(device),
-        prior_position_m=prior_position_m,
+    evaluation, estimates = estimates_on_test_set(
+        checkpoint, scenario, protocol, prior_position_m, device=device
     )
     truth = estimates.truth_m
     return {

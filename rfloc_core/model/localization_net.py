@@ -11,7 +11,24 @@ from rfloc_core.model.input_checks import check_spectrogram
 from rfloc_core.specs import BackboneSpec, HeadSpec, InputSize
 
 
-class LocalizationNet(nn.Module):
+class HeadedNet(nn.Module):
+    """What every rfloc model has: a probabilistic head, its output names and its NLL."""
+
+    head: nn.Module
+    head_spec: HeadSpec
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return self.head_spec.output_names
+
+    def nll(self, outputs: dict[str, torch.Tensor], target_m: torch.Tensor) -> torch.Tensor:
+        """The head's negative log-likelihood per sample (B,) for true positions (B, 2) in m."""
+        nll = getattr(self.head, "nll")  # noqa: B009 - heads are any nn.Module with an nll
+        loss: torch.Tensor = nll(outputs, target_m)
+        return loss
+
+
+class LocalizationNet(HeadedNet):
     """Maps spectrograms (B, receivers, mel_bins, frames) to the head's named outputs:
     ``position_m`` (B, 2) east/north in metres, plus the head's uncertainty."""
 
@@ -35,10 +52,6 @@ class LocalizationNet(nn.Module):
         self.input_size = input_size
         self.head_options = dict(head_options or {})
 
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        return self.head_spec.output_names
-
     def forward(self, spectrogram: torch.Tensor) -> dict[str, torch.Tensor]:
         check_spectrogram(
             spectrogram,
@@ -50,12 +63,6 @@ class LocalizationNet(nn.Module):
         )
         outputs: dict[str, torch.Tensor] = self.head(self.backbone(spectrogram))
         return outputs
-
-    def nll(self, outputs: dict[str, torch.Tensor], target_m: torch.Tensor) -> torch.Tensor:
-        """The head's negative log-likelihood per sample (B,) for true positions (B, 2) in m."""
-        nll = getattr(self.head, "nll")  # noqa: B009 - heads are any nn.Module with an nll
-        loss: torch.Tensor = nll(outputs, target_m)
-        return loss
 
     def extra_repr(self) -> str:
         return (

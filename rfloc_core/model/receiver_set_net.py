@@ -25,6 +25,7 @@ from rfloc_core.model.input_checks import (
     check_spectrogram,
     tracing,
 )
+from rfloc_core.model.localization_net import HeadedNet
 from rfloc_core.specs import BackboneSpec, FusionSpec, HeadSpec, InputSize
 
 DEFAULT_RECEIVER_SCALE_M = 20_000.0
@@ -54,7 +55,7 @@ def shift_positions(
     return shifted
 
 
-class ReceiverSetNet(nn.Module):
+class ReceiverSetNet(HeadedNet):
     """Maps ``spectrogram`` (B, R, mel_bins, frames), ``receivers_m`` (B, R, 2) east/north in
     metres and ``online`` (B, R) bool to the head's named outputs: ``position_m`` (B, 2) in the
     receivers' frame, plus the head's uncertainty. R may differ between calls."""
@@ -87,10 +88,6 @@ class ReceiverSetNet(nn.Module):
         self.receiver_scale_m = float(receiver_scale_m)
         self.head_options = dict(head_options or {})
         self.fusion_options = dict(fusion_options or {})
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        return self.head_spec.output_names
 
     def forward(
         self, spectrogram: torch.Tensor, receivers_m: torch.Tensor, online: torch.Tensor
@@ -142,12 +139,6 @@ class ReceiverSetNet(nn.Module):
         encoded = encoded_heard.new_zeros(single.shape[0], encoded_heard.shape[-1])
         encoded[heard] = encoded_heard
         return encoded
-
-    def nll(self, outputs: dict[str, torch.Tensor], target_m: torch.Tensor) -> torch.Tensor:
-        """The head's negative log-likelihood per sample (B,) for true positions (B, 2) in m."""
-        nll = getattr(self.head, "nll")  # noqa: B009 - heads are any nn.Module with an nll
-        loss: torch.Tensor = nll(outputs, target_m)
-        return loss
 
     def extra_repr(self) -> str:
         return (
