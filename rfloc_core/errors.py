@@ -6,6 +6,11 @@ on one line without a traceback.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rfloc_core.specs import BackboneSpec
+
 
 class RflocError(Exception):
     """Base class of every error rfloc raises on purpose."""
@@ -25,3 +30,15 @@ class InvalidInputError(RflocError, ValueError):
 
 class WeightsError(RflocError):
     """Pretrained weights that cannot be found, read or matched to the model."""
+
+
+def build_failure(spec: BackboneSpec, error: BaseException, context: str) -> PluginError:
+    """A backbone whose ``build`` raised, as one line naming the plugin, the spec and what the
+    build was asked for."""
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    plugin = spec.plugin or "?"
+    return PluginError(
+        f"backbone {spec.name} from plugin {plugin!r} failed to build for {context}: "
+        f"{type(error).__name__}" + (f": {reason}" if reason else "") + "; this is a problem in "
+        "the plugin, report it to its authors (`rfloc plugins` shows its distribution)"
+    )

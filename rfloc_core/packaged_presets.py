@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from importlib import resources
+from pathlib import Path
 from typing import Any
+
+BASE_KEY = "base"
+"""A TOML file's key naming the shipped preset it starts from."""
 
 
 def toml_preset_names(package: str) -> list[str]:
@@ -28,3 +34,36 @@ def read_toml_preset(package: str, name: str, kind: str) -> dict[str, Any]:
         )
     with resources.as_file(resources.files(package).joinpath(f"{name}.toml")) as path:
         return read_toml(path)
+
+
+def merge_tables(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``top`` on it, table by table: a key of ``top`` replaces ``base``'s
+    unless both are tables, which merge the same way."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in top.items():
+        below = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            merged[key] = merge_tables(below, value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def read_preset_or_file(package: str, preset_or_path: str | Path, kind: str) -> dict[str, Any]:
+    """The raw data of a shipped preset by name, or of a TOML file by path with the shipped
+    preset its ``base`` key names merged under it."""
+    from rfloc_core.data.errors import ConfigError
+    from rfloc_core.data.validation import read_toml
+
+    text = str(preset_or_path)
+    if not (isinstance(preset_or_path, Path) or text.endswith(".toml") or Path(text).is_file()):
+        return read_toml_preset(package, text, kind)
+    data = read_toml(Path(text))
+    base = data.pop(BASE_KEY, None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(
+            f"{text}: field {BASE_KEY} must be the name of a shipped {kind} preset, got {base!r}"
+        )
+    return merge_tables(read_toml_preset(package, base, kind), data)

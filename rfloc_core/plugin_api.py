@@ -15,7 +15,7 @@ from types import ModuleType
 
 from rfloc_core.__about__ import __version__ as core_version
 
-RFLOC_PLUGIN_API: tuple[int, int] = (1, 1)
+RFLOC_PLUGIN_API: tuple[int, int] = (1, 2)
 """The plugin API this core provides, as (major, minor)."""
 
 API_ATTRIBUTE = "RFLOC_PLUGIN_API"

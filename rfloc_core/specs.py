@@ -98,6 +98,40 @@ class TrainingRecipe:
     """Where the figures come from: an experiment's write-up or a publication."""
 
 
+class ImageNetLayout(Protocol):
+    """Where a backbone's ImageNet weights go (plugin API 1.2): what loading a local
+    ImageNet-shaped file needs, and what the conformance kit checks it against.
+    ``rfloc_core.timm_backbones.TimmBuild`` and ``rfloc_core.torchvision_backbones.
+    TorchvisionBuild`` are layouts of the networks they build."""
+
+    @property
+    def first_conv(self) -> str:
+        """Dotted name of the first Conv2d, adapted to the receiver count on loading."""
+        ...
+
+    @property
+    def classifier(self) -> str:
+        """Dotted name of the ImageNet classifier, dropped on loading ("" when none)."""
+        ...
+
+    def reference_network(self) -> torch.nn.Module:
+        """The ImageNet-shaped network (3 input channels, classifier included) at random
+        init: its state dict is what a weights file for this backbone holds."""
+        ...
+
+
+@dataclass(frozen=True)
+class ModuleLayout:
+    """An ``ImageNetLayout`` given by names and a function that builds the reference network."""
+
+    first_conv: str
+    classifier: str
+    build_reference: Callable[[], torch.nn.Module]
+
+    def reference_network(self) -> torch.nn.Module:
+        return self.build_reference()
+
+
 @dataclass(frozen=True)
 class BackboneSpec:
     """A backbone a plugin provides. ``plugin`` and ``plugin_version`` are filled in by the
@@ -117,6 +151,8 @@ class BackboneSpec:
     plugin_version: str = ""
     training: TrainingRecipe | None = None
     """Recommended optimiser settings (plugin API 1.1); None: the suite's or preset's."""
+    imagenet_layout: ImageNetLayout | None = None
+    """Where ImageNet weights go (plugin API 1.2); the kit's weights checks need it."""
 
     def reference(self, metric: str) -> ReferenceFigure | None:
         return next((r for r in self.references if r.metric == metric), None)

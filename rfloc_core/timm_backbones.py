@@ -15,11 +15,13 @@ from rfloc_core.specs import (
     ReferenceFigure,
     TrainingRecipe,
 )
+from rfloc_core.weights import replace_first_conv
 
 if TYPE_CHECKING:
     import torch
 
 DEFAULT_CONSTRAINTS = InputConstraints()
+IMAGENET_CHANNELS = 3
 
 TIMM_IMAGENET_RESULTS = (
     "https://github.com/huggingface/pytorch-image-models/blob/"
@@ -34,7 +36,9 @@ class TimmBuild:
 
     ``pretrained=True`` fetches ``model_name.pretrained_tag`` through timm's hub mechanism; a
     path loads that local file through timm's loader (weights only, never pickled code). In
-    both cases timm adapts the first convolution to the channel count.
+    both cases the network is loaded with ImageNet's 3 channels and its first convolution is
+    then adapted to the receivers by ``rfloc_core.weights.adapt_first_conv``. It is also the
+    ``ImageNetLayout`` of what it builds: the names come from timm's pretrained config.
     """
 
     model_name: str
@@ -43,23 +47,53 @@ class TimmBuild:
     """Pass ``img_size=input_size`` (ViT position embeddings are sized to the input)."""
     options: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
 
+    def _pretrained_config(self) -> tuple[str, str]:
+        from timm.models import get_pretrained_cfg
+
+        config = get_pretrained_cfg(self.model_name)
+        if config is None:
+            config = self.reference_network().pretrained_cfg  # type: ignore[assignment]
+            return str(config["first_conv"]), str(config["classifier"])  # type: ignore[index]
+        return str(config.first_conv), str(config.classifier)
+
+    @property
+    def first_conv(self) -> str:
+        return self._pretrained_config()[0]
+
+    @property
+    def classifier(self) -> str:
+        return self._pretrained_config()[1]
+
+    def reference_network(self) -> torch.nn.Module:
+        import timm
+
+        module: torch.nn.Module = timm.create_model(
+            self.model_name, pretrained=False, exportable=True, **dict(self.options)
+        )
+        return module
+
     def __call__(
         self, *, in_chans: int, input_size: InputSize, pretrained: Pretrained
     ) -> torch.nn.Module:
         import timm
 
-        kwargs: dict[str, Any] = {"num_classes": 0, "in_chans": in_chans, "exportable": True}
+        kwargs: dict[str, Any] = {"num_classes": 0, "exportable": True}
         kwargs.update(self.options)
         if self.sized_input:
             kwargs["img_size"] = tuple(input_size)
+        if pretrained is False:
+            module: torch.nn.Module = timm.create_model(
+                self.model_name, in_chans=in_chans, **kwargs
+            )
+            return module
         name = self.model_name
         if pretrained is True:
             name = f"{self.model_name}.{self.pretrained_tag}"
-            kwargs["pretrained"] = True
-        elif pretrained is not False:
-            kwargs["pretrained"] = True
+        else:
             kwargs["pretrained_cfg_overlay"] = {"file": str(pretrained)}
-        module: torch.nn.Module = timm.create_model(name, **kwargs)
+        module = timm.create_model(name, pretrained=True, in_chans=IMAGENET_CHANNELS, **kwargs)
+        config: dict[str, Any] = dict(getattr(module, "pretrained_cfg", {}))
+        replace_first_conv(module, str(config.get("first_conv") or self.first_conv), in_chans)
         return module
 
 
@@ -107,17 +141,17 @@ def timm_backbone_spec(
         if imagenet_top1
         else ()
     )
+    build = TimmBuild(model_name, pretrained_tag, sized_input, tuple(sorted(timm_options.items())))
     return BackboneSpec(
         name=name,
         family=family,
         feature_dim=feature_dim,
-        build=TimmBuild(
-            model_name, pretrained_tag, sized_input, tuple(sorted(timm_options.items()))
-        ),
+        build=build,
         constraints=constraints,
         pretrained=pretrained,
         references=references,
         aliases=aliases,
         description=description,
         training=training,
+        imagenet_layout=build,
     )

@@ -25,18 +25,19 @@ def toy_info(registry):
 
 
 def test_core_exports_its_plugin_api_version():
-    assert rfloc_core.RFLOC_PLUGIN_API == (1, 1)
+    assert rfloc_core.RFLOC_PLUGIN_API == (1, 2)
     assert "RFLOC_PLUGIN_API" in rfloc_core.__all__
 
 
 @pytest.mark.parametrize(
-    "declaration", ["RFLOC_PLUGIN_API = (1, 1)", "RFLOC_PLUGIN_API = (1, 0)", None]
+    "declaration",
+    ["RFLOC_PLUGIN_API = (1, 2)", "RFLOC_PLUGIN_API = (1, 1)", "RFLOC_PLUGIN_API = (1, 0)", None],
 )
 def test_plugin_built_for_the_current_api_or_declaring_none_is_loaded(plugin_site, declaration):
     install_toy_declaring(plugin_site, declaration)
     registry = get_registry(refresh=True)
     info = toy_info(registry)
-    declared = "1.0" if declaration in (None, "RFLOC_PLUGIN_API = (1, 0)") else "1.1"
+    declared = "1.0" if declaration is None else declaration[-5:-1].replace(", ", ".")
     assert (info.state, info.api, info.errors) == ("loaded", declared, ())
     assert registry.backbone("toynet").plugin == "toy"
 
@@ -45,7 +46,7 @@ def test_plugin_built_for_the_current_api_or_declaring_none_is_loaded(plugin_sit
     ("declared", "advice"),
     [
         ((2, 0), "upgrade rfloc-core to a release that provides plugin API 2.0"),
-        ((1, 2), "upgrade rfloc-core to a release that provides plugin API 1.2"),
+        ((1, 3), "upgrade rfloc-core to a release that provides plugin API 1.3"),
         ((0, 9), "install a release of rfloc-toy built for plugin API 1.x"),
     ],
 )
@@ -60,7 +61,7 @@ def test_incompatible_plugin_is_listed_with_advice_and_not_loaded(plugin_site, d
     )
     (message,) = info.errors
     assert f"built for {declared[0]}.{declared[1]} but rfloc-core" in message
-    assert "provides 1.1" in message and "not loaded" in message and advice in message
+    assert "provides 1.2" in message and "not loaded" in message and advice in message
     with pytest.raises(UnknownNameError):
         registry.backbone("toynet")
     assert any("incompatible plugin API" in p for p in registry.problems())
@@ -75,10 +76,10 @@ def test_malformed_declaration_is_reported_and_not_loaded(plugin_site):
 
 
 def test_a_newer_core_minor_accepts_older_minors_of_its_major(plugin_site, monkeypatch):
-    monkeypatch.setattr(plugin_api, "RFLOC_PLUGIN_API", (1, 2))
-    install_toy_declaring(plugin_site, "RFLOC_PLUGIN_API = (1, 1)")
+    monkeypatch.setattr(plugin_api, "RFLOC_PLUGIN_API", (1, 3))
+    install_toy_declaring(plugin_site, "RFLOC_PLUGIN_API = (1, 2)")
     assert toy_info(get_registry(refresh=True)).state == "loaded"
-    assert plugin_api.incompatibility((1, 3), "x") is not None
+    assert plugin_api.incompatibility((1, 4), "x") is not None
     assert plugin_api.incompatibility((1, 0), "x") is None
 
 

@@ -43,10 +43,16 @@ API_1_1_FIELDS: dict[str, tuple[str, ...]] = {
 }
 """Added in plugin API 1.1, after the 1.0 fields (a new type's fields in full)."""
 
+API_1_2_FIELDS: dict[str, tuple[str, ...]] = {
+    "BackboneSpec": ("imagenet_layout",),
+    "ModuleLayout": ("first_conv", "classifier", "build_reference"),
+}
+"""Added in plugin API 1.2, after the 1.1 fields."""
+
 
 def test_this_record_is_for_the_current_major() -> None:
     assert RFLOC_PLUGIN_API[0] == 1
-    assert RFLOC_PLUGIN_API[1] >= 1, "the record holds 1.1's fields"
+    assert RFLOC_PLUGIN_API[1] >= 2, "the record holds 1.2's fields"
 
 
 @pytest.mark.parametrize("name", sorted(API_1_1_FIELDS))
@@ -55,6 +61,19 @@ def test_api_1_1_fields_follow_the_1_0_ones_in_order(name: str) -> None:
     before = len(API_1_FIELDS.get(name, ()))
     added = API_1_1_FIELDS[name]
     assert tuple(fields[before : before + len(added)]) == added
+
+
+@pytest.mark.parametrize("name", sorted(API_1_2_FIELDS))
+def test_api_1_2_fields_follow_the_1_1_ones_in_order(name: str) -> None:
+    fields = [field.name for field in dataclasses.fields(getattr(specs, name))]
+    before = len(API_1_FIELDS.get(name, ())) + len(API_1_1_FIELDS.get(name, ()))
+    added = API_1_2_FIELDS[name]
+    assert tuple(fields[before : before + len(added)]) == added
+
+
+def test_the_1_2_layout_protocol_keeps_its_members() -> None:
+    members = {"first_conv", "classifier", "reference_network"}
+    assert members <= set(dir(specs.ImageNetLayout))
 
 
 @pytest.mark.parametrize("hook", sorted(API_1_HOOKS | API_1_1_HOOKS))

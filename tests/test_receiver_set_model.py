@@ -33,7 +33,8 @@ def test_the_core_registers_its_fusions():
     registry = get_registry(refresh=True)
     assert [spec.name for spec in registry.fusions()] == list(FUSIONS)
     assert {spec.plugin for spec in registry.fusions()} == {"core"}
-    with pytest.raises(UnknownNameError, match="unknown fusion 'atention'; did you mean attention"):
+    message = r"unknown fusion 'atention' \(did you mean attention\?\)"
+    with pytest.raises(UnknownNameError, match=message):
         registry.fusion("atention")
 
 

@@ -290,7 +290,7 @@ def test_precedence_is_preset_then_file_then_overrides(tmp_path):
 def test_a_file_base_must_be_a_known_preset(tmp_path):
     with pytest.raises(ConfigError, match="unknown training preset 'nope'"):
         load(write(tmp_path, 'base = "nope"\n'))
-    with pytest.raises(ConfigError, match="field base must be a training preset name"):
+    with pytest.raises(ConfigError, match="field base must be the name of a shipped training"):
         load(write(tmp_path, "base = 3\n"))
 
 
@@ -313,8 +313,8 @@ def test_an_unknown_backbone_lists_close_matches(toy_only):
     with pytest.raises(ConfigError) as caught:
         load_train_config("dev_test", ["model.backbone=toynt"])
     message = str(caught.value)
-    assert "field model.backbone: unknown backbone 'toynt'; did you mean toynet?" in message
-    assert "Installed backbones: toynet" in message
+    assert "field model.backbone: unknown backbone 'toynt' (did you mean toynet?)" in message
+    assert "; installed backbones: toynet" in message and "`rfloc models` lists them" in message
 
 
 def test_a_backbone_of_an_uninstalled_family_names_the_package(toy_only):

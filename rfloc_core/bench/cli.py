@@ -31,6 +31,14 @@ def print_headline(results: dict[str, Any], title: str) -> None:
 
 
 def bench(
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="key=value settings over the suite, e.g. accuracy.steps=200 "
+            "accuracy.train_samples=4000 'latency.backends=[\"torch\"]'.",
+            show_default=False,
+        ),
+    ] = None,
     suite: Annotated[
         str,
         typer.Option(
@@ -50,8 +58,8 @@ def bench(
         list[str] | None,
         typer.Option(
             "--only",
-            help="Narrow the suite's backbones to these fnmatch patterns (repeatable), e.g. "
-            "--only 'resnet*'.",
+            help="Benchmark these installed backbones instead of the suite's (fnmatch patterns, "
+            "repeatable), with the suite's budgets, e.g. --only 'resnet*' --only my_net.",
         ),
     ] = None,
     resume: Annotated[
@@ -98,7 +106,7 @@ def bench(
     from rfloc_core.bench.config import load_suite
     from rfloc_core.bench.runner import run_suite
 
-    chosen = load_suite(suite)
+    chosen = load_suite(suite, overrides or ())
     folder = out or Path("reports") / chosen.name
     run = run_suite(
         chosen,

@@ -3,14 +3,15 @@ is measured. Suites are TOML files; the shipped ones live in ``rfloc_core/bench/
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from rfloc_core.data.presets import DEFAULT_PRESET as DEFAULT_SCENARIO
-from rfloc_core.data.validation import read_toml, validate_config
-from rfloc_core.packaged_presets import read_toml_preset, toml_preset_names
+from rfloc_core.data.validation import validate_config
+from rfloc_core.packaged_presets import read_preset_or_file, toml_preset_names
 
 SUITE_PACKAGE = "rfloc_core.bench.suites"
 
@@ -149,9 +150,13 @@ def suite_names() -> list[str]:
     return toml_preset_names(SUITE_PACKAGE)
 
 
-def load_suite(name_or_path: str | Path) -> BenchConfig:
-    """A shipped suite by name, or a suite TOML file by path."""
-    text = str(name_or_path)
-    if isinstance(name_or_path, Path) or text.endswith(".toml") or Path(text).is_file():
-        return validate_config(BenchConfig, read_toml(Path(text)), text)
-    return validate_config(BenchConfig, read_toml_preset(SUITE_PACKAGE, text, "benchmark"), text)
+def load_suite(name_or_path: str | Path, overrides: Iterable[str] = ()) -> BenchConfig:
+    """A shipped suite by name, or a suite TOML file by path (``base = "quick"`` starts it
+    from a shipped suite), with ``key=value`` overrides such as ``accuracy.steps=50`` on top."""
+    from rfloc_core.training.overrides import apply_model_overrides
+
+    overrides = list(overrides)
+    data = read_preset_or_file(SUITE_PACKAGE, name_or_path, "benchmark")
+    data = apply_model_overrides(BenchConfig, data, overrides)
+    source = str(name_or_path) + (f" with overrides {' '.join(overrides)}" if overrides else "")
+    return validate_config(BenchConfig, data, source)

@@ -27,6 +27,7 @@ from rfloc_core.bench.results_views import (
     hardware_use,
     held_out_rows,
     latency_rows_for_table,
+    per_machine,
     sorted_accuracy_rows,
 )
 
@@ -207,17 +208,16 @@ def _markdown_title(results: Mapping[str, Any]) -> str:
 
 
 def _markdown_summary(results: Mapping[str, Any]) -> list[str]:
-    """The headline table, for the report of one machine (merged reports compare per machine
-    in the sections below)."""
-    if "environment" not in results:
-        return []
-    headers, rows = headline_table(results)
-    machine = _md_text(results["environment"]["label"])
-    return [
-        f"## Summary\n\nMeasured on {machine}. Latency: median of single calls; accuracy: "
-        "the same held-out test set for every row.\n\n"
-        + _md_table(headers, [[_md_text(cell) for cell in row] for row in rows])
-    ]
+    """The headline table, one per machine of merged results."""
+    parts = []
+    for machine, view in per_machine(results):
+        headers, rows = headline_table(view)
+        parts.append(
+            f"Measured on {_md_text(machine)}. Latency: median of single calls; accuracy: "
+            "the same held-out test set for every row.\n\n"
+            + _md_table(headers, [[_md_text(cell) for cell in row] for row in rows])
+        )
+    return ["## Summary\n\n" + "\n\n".join(parts)] if parts else []
 
 
 def _markdown_busy(results: Mapping[str, Any]) -> list[str]:

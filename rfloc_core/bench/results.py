@@ -71,6 +71,11 @@ class LatencyRow(_LatencyRowFields, total=False):
     other_cpus_busy: float | None
     """CPUs other processes kept busy on average while the cell was timed (absent in results
     written before it was recorded)."""
+    plugin: str
+    """Provenance of the backbone (absent in results written before it was recorded): the
+    plugin, its version and the distribution that installed it."""
+    plugin_version: str
+    distribution: str
 
 
 class MachineLatencyRow(LatencyRow):
@@ -149,6 +154,11 @@ class AccuracyRow(_AccuracyRowFields, total=False):
     """Model rows: one validation curve per seed."""
     fusion: str | None
     """Receiver-set model rows: the fusion (the row's name is ``backbone+fusion``)."""
+    plugin: str
+    """Model rows: the backbone's plugin, its version and distribution (absent in results
+    written before they were recorded)."""
+    plugin_version: str
+    distribution: str
     held_out: dict[str, Any] | None
     """Receiver-set model rows: on a network no training sample drew, ``network``,
     ``stations``, ``error_median_m``, ``error_rmse_m``, ``rss_mle_rmse_m``, ``crb_rmse_m``,

@@ -30,14 +30,15 @@ def merge_results(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         )
     parts = [validate_results(part, source=f"results[{i}]") for i, part in enumerate(results)]
     crb_values_m = [part["crb_rmse_m"] for part in parts if part["crb_rmse_m"] is not None]
+    environments = _merged_environments(parts)
     return {
         "format": RESULTS_FORMAT,
         "format_version": RESULTS_VERSION,
         "suite": _merged_suite([part["suite"] for part in parts]),
-        "environments": _merged_environments(parts),
+        "environments": environments,
         "started_utc": _extreme_time([part["started_utc"] for part in parts], earliest=True),
         "finished_utc": _extreme_time([part["finished_utc"] for part in parts], earliest=False),
-        "latency": _merged_latency(parts),
+        "latency": _against_kept_peaks(_merged_latency(parts), environments),
         "accuracy": _merged_accuracy(parts),
         "crb_rmse_m": crb_values_m[-1] if crb_values_m else None,
     }
@@ -66,6 +67,20 @@ def _merged_latency(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
             cell = ("machine", "model", "backend", "device", "precision", "batch_size")
             by_cell[tuple(merged[key] for key in cell)] = merged
     return list(by_cell.values())
+
+
+def _against_kept_peaks(
+    rows: list[dict[str, Any]], environments: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each row's fraction of peak against the matmul peak its machine's Hardware row shows
+    (a machine measured in two runs keeps its last run's peak)."""
+    peaks = {str(env["label"]): env.get("matmul_peak_gflops_per_s") for env in environments}
+    for row in rows:
+        peak = peaks.get(str(row["machine"]))
+        achieved = row.get("achieved_gflops_per_s")
+        if achieved is not None and peak:
+            row["fraction_of_peak"] = achieved / peak
+    return rows
 
 
 def _merged_accuracy(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -286,3 +286,17 @@ def _accuracy_cell(row: Mapping[str, Any]) -> str:
 
 def _reason(row: Mapping[str, Any]) -> str:
     return str(row["reason"]) if row["reason"] else "no reason recorded"
+
+
+def per_machine(results: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(machine label, the results as measured there): one pair for a single run, one per
+    machine for merged results, each with that machine's latency rows and every accuracy row."""
+    if "environment" in results:
+        return [(str(results["environment"]["label"]), dict(results))]
+    views = []
+    for environment in environments_of(results):
+        label = str(environment["label"])
+        rows = [row for row in results["latency"] if machine_of(row, results) == label]
+        view = {k: v for k, v in results.items() if k != "environments"}
+        views.append((label, view | {"environment": environment, "latency": rows}))
+    return views

@@ -73,28 +73,52 @@ def _now_utc() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
+def backbone_provenance(name: str) -> dict[str, str]:
+    """Which plugin, plugin version and distribution provide backbone ``name`` here."""
+    from rfloc_core.registry import get_registry
+
+    registry = get_registry()
+    try:
+        spec = registry.backbone(name.split("+")[0])
+    except RflocError:
+        return {"plugin": "", "plugin_version": "", "distribution": ""}
+    distribution = next((p.distribution for p in registry.plugins if p.name == spec.plugin), "")
+    return {
+        "plugin": spec.plugin,
+        "plugin_version": spec.plugin_version,
+        "distribution": distribution,
+    }
+
+
 def select_backbones(
     suite: BenchConfig, only: Sequence[str] = ()
 ) -> tuple[dict[str, str], list[str]]:
-    """The suite's installed backbones (name -> family), narrowed by ``only`` patterns, and
-    the suite's patterns that match no installed backbone."""
+    """The installed backbones (name -> family) the suite's patterns select, or, with
+    ``only``, those any ``only`` pattern selects among every installed backbone; and the
+    patterns that select none."""
     from rfloc_core.registry import get_registry
 
     specs = {spec.name: spec.family for spec in get_registry().backbones("*")}
+    patterns = tuple(only) or suite.backbones
     selected: dict[str, str] = {}
     unmatched: list[str] = []
-    for pattern in suite.backbones:
+    for pattern in patterns:
         names = [name for name in specs if fnmatch.fnmatchcase(name, pattern)]
         if not names:
             unmatched.append(pattern)
         for name in names:
-            if not only or any(fnmatch.fnmatchcase(name, p) for p in only):
-                selected.setdefault(name, specs[name])
+            selected.setdefault(name, specs[name])
+    if only and unmatched:
+        raise BenchSelectionError(
+            f"--only {' '.join(unmatched)} matches no installed backbone; installed: "
+            f"{', '.join(sorted(specs))}. Check the pattern (`rfloc models` lists the names) "
+            "or install the plugin that provides it"
+        )
     if not selected:
         raise BenchSelectionError(
             f"suite {suite.name!r} selects no installed backbone (patterns "
-            f"{list(suite.backbones)}, --only {list(only)}); installed: {sorted(specs)}; install "
-            "a plugin (see `rfloc plugins`) or change the patterns"
+            f"{list(suite.backbones)}); installed: {', '.join(sorted(specs))}; pass --only "
+            "with installed names, or install a plugin that provides them (see `rfloc plugins`)"
         )
     return selected, unmatched
 
@@ -235,6 +259,9 @@ def assemble_results(
     first = next(iter(outcomes.values()), None)
     if first:
         accuracy += baseline_rows(first[0], suite.accuracy)
+    for row in [*latency, *accuracy]:
+        if row.get("kind", "model") == "model":
+            row.update(backbone_provenance(str(row["model"])))  # type: ignore[typeddict-item]
     return {
         "format": RESULTS_FORMAT,
         "format_version": RESULTS_VERSION,

@@ -10,7 +10,7 @@ from rich.progress import Progress
 
 from rfloc_core.cli.tabular import OutputFormat, render, wide_console
 from rfloc_core.contract import DEFAULT_INPUT_SIZE, DEFAULT_RECEIVERS
-from rfloc_core.errors import InvalidInputError, RflocError
+from rfloc_core.errors import InvalidInputError, RflocError, build_failure
 from rfloc_core.registry import get_registry
 from rfloc_core.registry._registry import KNOWN_FAMILY_PACKAGES
 from rfloc_core.specs import BackboneSpec, InputSize
@@ -26,8 +26,10 @@ HEADERS = {
     "imagenet_top1": "ImageNet top-1 (%)",
     "top1_note": "top-1 measured as",
     "top1_source": "top-1 source",
+    "status": "status",
+    "problem": "problem",
 }
-TABLE_HIDDEN = {"top1_source"}
+TABLE_HIDDEN = {"top1_source", "problem"}
 """Too long for a terminal; CSV and JSON carry it, and the table's caption names it."""
 
 NO_BACKBONE_MESSAGE = (
@@ -46,19 +48,27 @@ def parse_input_size(text: str) -> InputSize:
     return int(parts[0]), int(parts[1])
 
 
-def _row(spec: BackboneSpec, measured: Any) -> dict[str, Any]:
+def _row(spec: BackboneSpec, measured: Any, problem: str | None = None) -> dict[str, Any]:
     top1 = spec.reference("imagenet_top1_percent")
+    if measured is not None and measured.feature_dim != spec.feature_dim:
+        problem = (
+            f"{spec.name} from plugin {spec.plugin!r} declares feature_dim={spec.feature_dim} "
+            f"but its network outputs {measured.feature_dim} features; the plugin's spec needs "
+            "fixing"
+        )
     return {
         "name": spec.name,
         "family": spec.family,
         "plugin": f"{spec.plugin} {spec.plugin_version}",
-        "params_m": round(measured.params_m, 2),
-        "gflops": round(measured.gflops, 3),
-        "feature_dim": measured.feature_dim,
+        "params_m": round(measured.params_m, 2) if measured else None,
+        "gflops": round(measured.gflops, 3) if measured else None,
+        "feature_dim": measured.feature_dim if measured else None,
         "pretrained": spec.pretrained.source if spec.pretrained else None,
         "imagenet_top1": top1.value if top1 else None,
         "top1_note": top1.note if top1 else None,
         "top1_source": top1.source if top1 else None,
+        "status": "error (below)" if problem else "ok",
+        "problem": problem,
     }
 
 
@@ -75,17 +85,15 @@ def _measure_all(
         for spec in specs:
             key = cache_key(spec, receivers, input_size)
             measured = None if refresh else cache.get(key)
+            problem = None
             if measured is None:
                 progress.update(task, description=f"measuring {spec.name}")
                 try:
                     measured = measure_backbone(spec, receivers=receivers, input_size=input_size)
+                    cache.put(key, measured)
                 except Exception as error:
-                    raise RflocError(
-                        f"could not build {spec.name} from plugin {spec.plugin!r} to measure it: "
-                        f"{type(error).__name__}: {error}"
-                    ) from error
-                cache.put(key, measured)
-            rows.append(_row(spec, measured))
+                    problem = build_failure(spec, error, f"{receivers} receivers").args[0]
+            rows.append(_row(spec, measured, problem))
             progress.advance(task)
     cache.save()
     return rows
@@ -131,8 +139,10 @@ def models(
             f"{', '.join(s.name for s in every)}"
         )
     rows = _measure_all(specs, receivers, size, refresh)
+    problems = [row["problem"] for row in rows if row["problem"]]
     if output is not OutputFormat.table:
         render(rows, HEADERS, output, console)
+        _exit_on(problems)
         return
     render(
         rows,
@@ -151,6 +161,17 @@ def models(
         soft_wrap=True,
     )
     _warn_about_plugin_problems(len(registry.problems()))
+    _exit_on(problems)
+
+
+def _exit_on(problems: list[str]) -> None:
+    """Each failing backbone's one line on stderr, then exit 1; the other rows are listed."""
+    if not problems:
+        return
+    errors = Console(stderr=True)
+    for problem in problems:
+        errors.print(f"[red]error:[/] {problem}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
 
 
 def _warn_about_plugin_problems(count: int) -> None:

@@ -38,13 +38,23 @@ def new(
             "measured and its default published weights declared (needs timm).",
         ),
     ] = None,
+    torchvision_model: Annotated[
+        str | None,
+        typer.Option(
+            "--torchvision-model",
+            help="Wrap this torchvision model, e.g. shufflenet_v2_x0_5: its first convolution, "
+            "classifier and feature dimension are found and its default published weights "
+            "declared (needs torchvision).",
+        ),
+    ] = None,
 ) -> None:
     """Create rfloc-NAME/, a complete plugin package, ready to install and test.
 
     It holds pyproject.toml (distribution rfloc-NAME, entry point NAME = "rfloc_NAME" in the
     rfloc group), rfloc_NAME/__init__.py (the RFLOC_PLUGIN_API it is built for and one
-    backbone spec: a small CNN to replace, or the --timm-model wrapped), tests/ running the
-    conformance kit, and README.md. An existing non-empty folder is never overwritten.
+    backbone spec: a small CNN to replace, or the --timm-model or --torchvision-model
+    wrapped), tests/ running the conformance kit, and README.md. An existing non-empty
+    folder is never overwritten.
 
     Next: `pip install -e "./rfloc-NAME\\[test]"`, then `rfloc models`, `pytest rfloc-NAME/tests`
     and `rfloc train --backbone BACKBONE --preset dev_test`. Guide: docs/plugins/tutorial.md.
@@ -52,7 +62,9 @@ def new(
     from rfloc_core.cli.tabular import wide_console
     from rfloc_core.scaffold import new_plugin
 
-    folder = new_plugin(name, out, family=family, timm_model=timm_model)
+    folder = new_plugin(
+        name, out, family=family, timm_model=timm_model, torchvision_model=torchvision_model
+    )
     shown = str(folder) if folder.is_absolute() else f"./{folder}"
     console = wide_console()
     console.out(f"created {shown}/", highlight=False)

@@ -38,8 +38,12 @@ DEFAULT_RECEIVER_COUNTS = (3, 5, 7, 12)
 @dataclass
 class OutputDifference:
     max_abs: float = 0.0
+    """Over the elements where both are finite."""
     max_rel: float = 0.0
     failing_elements: int = 0
+    non_finite_torch: int = 0
+    """NaN or infinite values in PyTorch's output, which fail the comparison."""
+    non_finite_export: int = 0
 
 
 @dataclass
@@ -69,10 +73,18 @@ class ValidationReport:
         )
 
     def summary(self) -> str:
-        parts = [
-            f"{name}: max abs {d.max_abs:.3g}, max rel {d.max_rel:.3g}"
-            for name, d in self.outputs.items()
-        ]
+        parts = []
+        for name, d in self.outputs.items():
+            part = f"{name}: max abs {d.max_abs:.3g}, max rel {d.max_rel:.3g}"
+            if d.non_finite_torch or d.non_finite_export:
+                part += (
+                    f", NaN or infinite values: {d.non_finite_torch} in PyTorch's output and "
+                    f"{d.non_finite_export} in the export's (the model itself is not finite "
+                    "on these inputs)"
+                    if d.non_finite_torch
+                    else f", {d.non_finite_export} NaN or infinite values in the export only"
+                )
+            parts.append(part)
         return "; ".join(parts)
 
 
@@ -145,11 +157,15 @@ def compare(
                 f"output {name} has shape {value.shape} in the export but {reference.shape} in "
                 f"PyTorch ({where}); export the model again"
             )
+        finite = np.isfinite(value) & np.isfinite(reference)
         difference = np.abs(value - reference)
-        scale = max(float(np.abs(reference).max(initial=0.0)), np.finfo(np.float64).tiny)
+        largest = float(difference[finite].max(initial=0.0))
+        scale = max(float(np.abs(reference[finite]).max(initial=0.0)), np.finfo(np.float64).tiny)
         entry = report.outputs.setdefault(name, OutputDifference())
-        entry.max_abs = max(entry.max_abs, float(difference.max(initial=0.0)))
-        entry.max_rel = max(entry.max_rel, float(difference.max(initial=0.0)) / scale)
+        entry.max_abs = max(entry.max_abs, largest)
+        entry.max_rel = max(entry.max_rel, largest / scale)
+        entry.non_finite_torch += int((~np.isfinite(reference)).sum())
+        entry.non_finite_export += int((~np.isfinite(value)).sum())
         limit = report.atol + report.rtol * scale
         entry.failing_elements += int((~(difference <= limit)).sum())
 

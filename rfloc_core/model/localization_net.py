@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from rfloc_core.errors import PluginError
 from rfloc_core.model.input_checks import check_spectrogram
 from rfloc_core.specs import BackboneSpec, HeadSpec, InputSize
 
@@ -14,8 +15,23 @@ from rfloc_core.specs import BackboneSpec, HeadSpec, InputSize
 class HeadedNet(nn.Module):
     """What every rfloc model has: a probabilistic head, its output names and its NLL."""
 
+    backbone: nn.Module
+    backbone_spec: BackboneSpec
     head: nn.Module
     head_spec: HeadSpec
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The backbone's pooled features ``(N, feature_dim)``, checked against its spec."""
+        features: torch.Tensor = self.backbone(x)
+        spec = self.backbone_spec
+        if features.ndim != 2 or features.shape[-1] != spec.feature_dim:
+            raise PluginError(
+                f"backbone {spec.name} from plugin {spec.plugin or '?'!r} declares "
+                f"feature_dim={spec.feature_dim} but its network returned features of shape "
+                f"{tuple(features.shape)}, expected (batch, {spec.feature_dim}); the plugin's "
+                "spec or network needs fixing (its conformance kit shows which)"
+            )
+        return features
 
     @property
     def output_names(self) -> tuple[str, ...]:
@@ -61,7 +77,7 @@ class LocalizationNet(HeadedNet):
             dtype=next(self.parameters()).dtype,
             backbone=self.backbone_spec.name,
         )
-        outputs: dict[str, torch.Tensor] = self.head(self.backbone(spectrogram))
+        outputs: dict[str, torch.Tensor] = self.head(self.encode(spectrogram))
         return outputs
 
     def extra_repr(self) -> str:

@@ -132,10 +132,9 @@ class ReceiverSetNet(HeadedNet):
         only the online receivers go through the backbone (the others' tokens are masked, so
         zeros do); a traced or exported graph encodes every receiver, with the same outputs."""
         if tracing():
-            everyone: torch.Tensor = self.backbone(single)
-            return everyone
+            return self.encode(single)
         heard = online.reshape(-1)
-        encoded_heard: torch.Tensor = self.backbone(single[heard])
+        encoded_heard = self.encode(single[heard])
         encoded = encoded_heard.new_zeros(single.shape[0], encoded_heard.shape[-1])
         encoded[heard] = encoded_heard
         return encoded

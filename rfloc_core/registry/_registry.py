@@ -114,9 +114,13 @@ class _Index(Generic[SpecT]):
                 f"`pip install ./plugins/{family}`)"
             )
         close = difflib.get_close_matches(name, list(self.by_name), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
         listing = ", ".join(known) if known else "none"
-        return f"unknown {self.kind} {name!r}{hint} Installed {self.kind}s: {listing}."
+        where = "`rfloc models` lists them" if self.kind == "backbone" else "`rfloc plugins`"
+        return (
+            f"unknown {self.kind} {name!r}{hint}; installed {self.kind}s: {listing}. Use one "
+            f"of these ({where}), or install the plugin that provides {name!r}"
+        )
 
 
 class Registry:

@@ -19,16 +19,25 @@ def new_plugin(
     *,
     family: str | None = None,
     timm_model: str | None = None,
+    torchvision_model: str | None = None,
 ) -> Path:
     """Write the package for plugin ``plugin`` into ``out/rfloc-<plugin>``; return that folder.
 
     With ``timm_model`` the backbone wraps that timm model, its feature dimension measured on
     the meta device and its default published weights declared; without it, a small
-    convolutional network to replace.
+    convolutional network to replace. ``torchvision_model`` does the same for a torchvision
+    model, its first convolution and classifier found in its module tree.
     """
-    plan = plan_plugin(plugin, family=family)  # fail on a bad name before probing timm
+    plan = plan_plugin(plugin, family=family)  # fail on a bad name before probing a library
+    if timm_model is not None and torchvision_model is not None:
+        raise ScaffoldError(
+            "give --timm-model or --torchvision-model, not both: a plugin package wraps one "
+            "model library"
+        )
     if timm_model is not None:
         checked_name(timm_model, "--timm-model")
+    if torchvision_model is not None:
+        checked_name(torchvision_model, "--torchvision-model")
     folder = Path(out) / plan.folder
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise ScaffoldError(
@@ -39,6 +48,12 @@ def new_plugin(
         from rfloc_core.scaffold.timm_probe import probe_timm_model
 
         plan = plan_plugin(plugin, family=family, timm=probe_timm_model(timm_model))
+    if torchvision_model is not None:
+        from rfloc_core.scaffold.torchvision_probe import probe_torchvision_model
+
+        plan = plan_plugin(
+            plugin, family=family, torchvision=probe_torchvision_model(torchvision_model)
+        )
     for relative, text in render(plan).items():
         write_text_atomic(folder / relative, text)
     return folder

@@ -26,6 +26,19 @@ class TimmModel:
 
 
 @dataclass(frozen=True)
+class TorchvisionModel:
+    """A torchvision model as the scaffold wraps it: where its first convolution and classifier
+    are, its measured feature dimension and its default published weights."""
+
+    name: str
+    feature_dim: int
+    first_conv: str
+    classifier: str
+    weights_tag: str | None
+    imagenet_top1: float | None
+
+
+@dataclass(frozen=True)
 class PluginPlan:
     """Everything the templates need: names derived from the plugin name, and the backbone."""
 
@@ -33,6 +46,7 @@ class PluginPlan:
     family: str
     backbone: str
     timm: TimmModel | None = None
+    torchvision: TorchvisionModel | None = None
 
     @property
     def distribution(self) -> str:
@@ -70,13 +84,25 @@ def checked_name(value: str, what: str) -> str:
 
 
 def plan_plugin(
-    plugin: str, *, family: str | None = None, timm: TimmModel | None = None
+    plugin: str,
+    *,
+    family: str | None = None,
+    timm: TimmModel | None = None,
+    torchvision: TorchvisionModel | None = None,
 ) -> PluginPlan:
-    """Names for plugin ``plugin``; its backbone is the timm model's name or ``<plugin>_small``."""
+    """Names for plugin ``plugin``; its backbone is the wrapped model's name or
+    ``<plugin>_small``."""
     checked_name(plugin, "NAME")
+    if timm is not None:
+        backbone = checked_name(timm.name, "--timm-model")
+    elif torchvision is not None:
+        backbone = checked_name(torchvision.name, "--torchvision-model")
+    else:
+        backbone = f"{plugin}_small"
     return PluginPlan(
         plugin=plugin,
         family=checked_name(family or plugin, "--family"),
-        backbone=checked_name(timm.name, "--timm-model") if timm else f"{plugin}_small",
+        backbone=backbone,
         timm=timm,
+        torchvision=torchvision,
     )

@@ -65,6 +65,42 @@ def rfloc_backbones() -> Sequence[BackboneSpec]:
     ]
 ''')
 
+TORCHVISION_MODULE = Template('''"""rfloc plugin: $family backbones, built with torchvision.
+
+Importing this module imports neither torch nor torchvision; a network is built only on request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib.metadata import version
+
+from rfloc_core import BackboneSpec, InputConstraints, hookimpl
+from rfloc_core.torchvision_backbones import torchvision_backbone_spec
+
+__version__ = version("$distribution")
+RFLOC_PLUGIN_API = $api
+"""The rfloc plugin API this plugin is built for (major, minor)."""
+
+FAMILY = "$family"
+CONSTRAINTS = InputConstraints(min_size=(32, 32))
+"""Spectrogram sizes (mel_bins, frames) the backbones accept."""
+
+
+@hookimpl
+def rfloc_backbones() -> Sequence[BackboneSpec]:
+    return [
+        torchvision_backbone_spec(
+            "$backbone",
+            family=FAMILY,
+            feature_dim=$feature_dim,
+            first_conv="$first_conv",
+            classifier="$classifier",$pretrained
+            constraints=CONSTRAINTS,
+        ),
+    ]
+''')
+
 PLAIN_MODULE = Template('''"""rfloc plugin: $family backbones.
 
 Importing this module imports neither torch nor timm; a network is built only on request.
@@ -134,6 +170,17 @@ class Test${class_name}Conformance(TimmBackboneConformance):
     variants = ("$backbone",)
 ''')
 
+TORCHVISION_TEST = Template('''"""The $plugin plugin passes the rfloc conformance kit, weights
+checks included."""
+
+from rfloc_core.testing import BackboneConformance
+
+
+class Test${class_name}Conformance(BackboneConformance):
+    plugin = "$plugin"
+    variants = ("$backbone",)
+''')
+
 PLAIN_TEST = Template('''"""The $plugin plugin passes the rfloc conformance kit."""
 
 from rfloc_core.testing import BackboneConformance
@@ -181,9 +228,14 @@ Every hook and spec field is described in rfloc's plugin reference
 
 
 def _pretrained_fields(plan: PluginPlan) -> str:
+    indent = "\n" + " " * 12
+    if plan.torchvision is not None and plan.torchvision.weights_tag is not None:
+        fields = f'{indent}weights_tag="{plan.torchvision.weights_tag}",'
+        if plan.torchvision.imagenet_top1 is not None:
+            fields += f"{indent}imagenet_top1={plan.torchvision.imagenet_top1!r},"
+        return fields
     if plan.timm is None or plan.timm.pretrained_tag is None:
         return ""
-    indent = "\n" + " " * 12
     return (
         f'{indent}pretrained_tag="{plan.timm.pretrained_tag}",'
         f'{indent}licence="{plan.timm.licence}",'
@@ -195,6 +247,9 @@ def render(plan: PluginPlan) -> dict[str, str]:
     dependencies = [plan.core_requirement, "torch>=2.4"]
     if plan.timm is not None:
         dependencies.insert(1, "timm>=1.0.9")
+    if plan.torchvision is not None:
+        dependencies.append("torchvision>=0.19")
+    wrapped = plan.timm or plan.torchvision
     values = {
         "plugin": plan.plugin,
         "family": plan.family,
@@ -205,10 +260,16 @@ def render(plan: PluginPlan) -> dict[str, str]:
         "class_name": plan.class_name,
         "api": repr(plan.api),
         "dependencies": ", ".join(f'"{d}"' for d in dependencies),
-        "feature_dim": str(plan.timm.feature_dim) if plan.timm else "",
+        "feature_dim": str(wrapped.feature_dim) if wrapped else "",
+        "first_conv": plan.torchvision.first_conv if plan.torchvision else "",
+        "classifier": plan.torchvision.classifier if plan.torchvision else "",
         "pretrained": _pretrained_fields(plan),
     }
-    module, test = (TIMM_MODULE, TIMM_TEST) if plan.timm else (PLAIN_MODULE, PLAIN_TEST)
+    module, test = (PLAIN_MODULE, PLAIN_TEST)
+    if plan.timm:
+        module, test = TIMM_MODULE, TIMM_TEST
+    elif plan.torchvision:
+        module, test = TORCHVISION_MODULE, TORCHVISION_TEST
     return {
         "pyproject.toml": PYPROJECT.substitute(values),
         "README.md": README.substitute(values),

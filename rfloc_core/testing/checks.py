@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from rfloc_core.contract import DEFAULT_INPUT_SIZE, DEFAULT_RECEIVERS
-from rfloc_core.errors import InvalidInputError
+from rfloc_core.errors import InvalidInputError, build_failure
 from rfloc_core.measure import measure_backbone
 from rfloc_core.model import LocalizationNet, create_model
 from rfloc_core.specs import BackboneSpec
@@ -29,7 +29,10 @@ def example_input(
 
 def check_meta_build(spec: BackboneSpec) -> None:
     """Builds on the meta device and produces (B, feature_dim) as declared."""
-    measured = measure_backbone(spec)
+    try:
+        measured = measure_backbone(spec)
+    except Exception as error:
+        raise AssertionError(build_failure(spec, error, "the default input").args[0]) from error
     assert measured.feature_dim == spec.feature_dim, (
         f"{spec.name} declares feature_dim={spec.feature_dim} but its built network outputs "
         f"{measured.feature_dim} features; fix the spec"
@@ -43,12 +46,16 @@ def check_receiver_counts(spec: BackboneSpec, receiver_counts: Sequence[int] = (
     Built on the meta device, so every variant is checked at the cost of its shapes alone;
     ``check_forward`` runs real weights."""
     for receivers in receiver_counts:
-        with torch.device("meta"):
-            network = spec.build(
-                in_chans=receivers, input_size=DEFAULT_INPUT_SIZE, pretrained=False
-            )
-            with torch.no_grad():
-                features = network.eval()(torch.empty(BATCH, receivers, *DEFAULT_INPUT_SIZE))
+        try:
+            with torch.device("meta"):
+                network = spec.build(
+                    in_chans=receivers, input_size=DEFAULT_INPUT_SIZE, pretrained=False
+                )
+                with torch.no_grad():
+                    features = network.eval()(torch.empty(BATCH, receivers, *DEFAULT_INPUT_SIZE))
+        except Exception as error:
+            context = f"{receivers} receivers"
+            raise AssertionError(build_failure(spec, error, context).args[0]) from error
         assert tuple(features.shape) == (BATCH, spec.feature_dim), (
             f"{spec.name} with {receivers} receivers: expected features of shape "
             f"({BATCH}, {spec.feature_dim}), got {tuple(features.shape)}"
@@ -101,6 +108,10 @@ def check_deterministic_eval(model: LocalizationNet) -> None:
     with torch.no_grad():
         first, second = model(x), model(x)
     for name in first:
+        assert torch.isfinite(first[name]).all(), (
+            f"{name} holds NaN or infinite values on a finite input in eval mode; the network "
+            "overflows or divides by zero"
+        )
         assert torch.equal(first[name], second[name]), (
             f"{name} differs between two eval-mode passes on the same input: "
             "dropout or other randomness is active in eval mode"

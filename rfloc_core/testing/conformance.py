@@ -4,6 +4,7 @@
 
     class TestResnetConformance(BackboneConformance):
         plugin = "resnet"            # or: backbones = "resnet*"
+        variants = ("resnet18", "resnet34")   # optional: exactly what the plugin registers
 
 The rfloc pytest plugin parametrizes ``backbone_spec`` over the matching installed backbones.
 Checks that build real weights are marked ``slow`` for backbones above
@@ -13,7 +14,10 @@ Checks that build real weights are marked ``slow`` for backbones above
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
+
+import pytest
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,6 +33,36 @@ class BackboneConformance:
     backbones: ClassVar[str | Sequence[str]] = "*"
     slow_above_params_m: ClassVar[float] = 15.0
     receiver_counts: ClassVar[Sequence[int]] = (1, 3, 7)
+    variants: ClassVar[Sequence[str]] = ()
+    """Every backbone name the plugin registers, in its declaration order (empty: unchecked)."""
+
+    def test_registers_exactly_the_documented_variants(self) -> None:
+        from rfloc_core.registry import get_registry
+        from rfloc_core.testing.weights_checks import check_variants
+
+        if not self.variants:
+            pytest.skip("the test class declares no variants")
+        specs = [
+            s
+            for s in get_registry().backbones(self.backbones)
+            if self.plugin is None or s.plugin == self.plugin
+        ]
+        check_variants(specs, self.variants)
+
+    def test_declared_weights_are_published(self, backbone_spec: Any) -> None:
+        from rfloc_core.testing.weights_checks import check_declared_weights
+
+        check_declared_weights(backbone_spec)
+
+    @builds_weights
+    def test_local_pretrained_file_is_loaded_with_the_first_conv_adapted(
+        self, backbone_spec: Any, tmp_path: Path
+    ) -> None:
+        from rfloc_core.testing.weights_checks import check_local_pretrained
+
+        if backbone_spec.imagenet_layout is None:
+            pytest.skip(f"{backbone_spec.name} declares no imagenet_layout")
+        check_local_pretrained(backbone_spec, tmp_path)
 
     def test_builds_on_meta_device(self, backbone_spec: Any) -> None:
         from rfloc_core.testing.checks import check_meta_build

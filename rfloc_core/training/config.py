@@ -9,7 +9,6 @@ checks the backbone and head names against the plugin registry.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -19,13 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from rfloc_core.contract import DEFAULT_INPUT_SIZE, DEFAULT_RECEIVERS
 from rfloc_core.data.errors import ConfigError
 from rfloc_core.data.presets import DEFAULT_PRESET as DEFAULT_SCENARIO
-from rfloc_core.data.validation import read_toml, validate_config
+from rfloc_core.data.validation import validate_config
 from rfloc_core.errors import UnknownNameError
-from rfloc_core.packaged_presets import read_toml_preset
+from rfloc_core.packaged_presets import read_preset_or_file
 from rfloc_core.training.overrides import apply_model_overrides
 
 PRESET_PACKAGE = "rfloc_core.training.presets"
-BASE_KEY = "base"
 """Top-level key of a training TOML file naming the preset it starts from."""
 
 Precision = Literal["32-true", "16-mixed", "bf16-mixed", "auto"]
@@ -265,33 +263,12 @@ def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[s
 # --- loading ---------------------------------------------------------------------------------
 
 
-def _merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
-    merged = copy.deepcopy(dict(base))
-    for key, value in top.items():
-        below = merged.get(key)
-        if isinstance(value, Mapping) and isinstance(below, Mapping):
-            merged[key] = _merge(below, value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def _preset_data(name: str) -> dict[str, Any]:
-    return read_toml_preset(PRESET_PACKAGE, name, "training")
-
-
 def _raw_config(preset_or_path: str | Path) -> tuple[dict[str, Any], str]:
     """The raw TOML data (a file's ``base`` preset merged under it) and its source label."""
     text = str(preset_or_path)
-    if not (isinstance(preset_or_path, Path) or text.endswith(".toml") or Path(text).is_file()):
-        return _preset_data(text), f"preset {text}"
-    data = read_toml(Path(text))
-    base = data.pop(BASE_KEY, None)
-    if base is None:
-        return data, text
-    if not isinstance(base, str):
-        raise ConfigError(f"{text}: field {BASE_KEY} must be a training preset name, got {base!r}")
-    return _merge(_preset_data(base), data), text
+    is_file = isinstance(preset_or_path, Path) or text.endswith(".toml") or Path(text).is_file()
+    data = read_preset_or_file(PRESET_PACKAGE, preset_or_path, "training")
+    return data, text if is_file else f"preset {text}"
 
 
 def _check_scenario(config: TrainConfig, source: str) -> None:

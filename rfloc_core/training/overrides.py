@@ -44,7 +44,7 @@ def _allowed_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
     return keys
 
 
-def _check_key(root: type[BaseModel], parts: list[str], text: str) -> None:
+def _check_key(root: type[BaseModel], parts: list[str], text: str, value: Any) -> None:
     """Raise ``ConfigError`` unless ``parts`` names a field of ``root`` (or a key inside one
     of its dict fields such as ``model.head_options.components``)."""
     current: type[BaseModel] = root
@@ -54,6 +54,14 @@ def _check_key(root: type[BaseModel], parts: list[str], text: str) -> None:
             break
         annotation = info.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if index == len(parts) - 1 and not isinstance(value, dict):
+                table = ".".join(parts)
+                example = next(iter(annotation.model_fields))
+                raise ConfigError(
+                    f"override {text!r} would replace the whole [{table}] table with one "
+                    f"value; set a field ({table}.{example}=...) or give a whole inline "
+                    f"table ({table}={{{example} = ...}})"
+                )
             current = annotation
             continue
         if index == len(parts) - 1 or typing.get_origin(annotation) is dict:
@@ -87,6 +95,6 @@ def apply_model_overrides(
     result = copy.deepcopy(dict(data))
     for text in overrides:
         parts, value = parse_override(text)
-        _check_key(root, parts, text)
+        _check_key(root, parts, text, value)
         _set(result, parts, value)
     return result

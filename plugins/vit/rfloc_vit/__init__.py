@@ -15,7 +15,7 @@ from rfloc_core import BackboneSpec, InputConstraints, hookimpl
 from rfloc_core.timm_backbones import timm_backbone_spec
 
 __version__ = version("rfloc-vit")
-RFLOC_PLUGIN_API = (1, 1)
+RFLOC_PLUGIN_API = (1, 2)
 """The rfloc plugin API this plugin is built for (major, minor)."""
 
 FAMILY = "vit"
