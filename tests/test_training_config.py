@@ -163,6 +163,12 @@ def test_an_override_can_replace_a_whole_table():
     assert config.model.input_size.as_tuple() == (64, 16)
 
 
+def test_an_override_that_replaces_a_table_with_one_value_is_refused():
+    with pytest.raises(ConfigError, match=r"would replace the whole \[model\] table") as caught:
+        load("dev_test", "model=resnet18")
+    assert "model.backbone=..." in str(caught.value)
+
+
 @pytest.mark.parametrize("text", ["epochs", "=3", "model..backbone=x", ".epochs=2"])
 def test_a_malformed_override_names_the_syntax(text):
     with pytest.raises(ConfigError, match=r"malformed override .* expected key=value"):

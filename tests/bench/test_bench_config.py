@@ -48,3 +48,44 @@ def test_the_gpu_check_suite_in_benchmarks_loads() -> None:
     suite = load_suite(Path(__file__).parents[2] / "benchmarks" / "suites" / "gpu-check.toml")
     assert suite.latency.device == "cuda"
     assert "tensorrt" in suite.latency.backends
+
+
+def test_a_suite_file_starts_from_a_shipped_suite_and_overrides_apply_on_top(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "longer.toml"
+    path.write_text('base = "quick"\nname = "longer"\n[accuracy]\nsteps = 2000\n', encoding="utf-8")
+    quick, longer = load_suite("quick"), load_suite(path)
+    assert longer.name == "longer" and longer.accuracy.steps == 2000
+    assert longer.backbones == quick.backbones
+    assert longer.latency == quick.latency
+    assert longer.accuracy.train_samples == quick.accuracy.train_samples
+    tuned = load_suite("quick", ["accuracy.steps=30", "latency.batch_sizes=[1]"])
+    assert (tuned.accuracy.steps, tuned.latency.batch_sizes) == (30, (1,))
+    with pytest.raises(ConfigError, match=r"unknown key 'accuracy\.stepz'"):
+        load_suite("quick", ["accuracy.stepz=3"])
+    with pytest.raises(ConfigError, match=r"would replace the whole \[accuracy\] table"):
+        load_suite("quick", ["accuracy=3"])
+    with pytest.raises(ConfigError, match=r"accuracy\.steps"):
+        load_suite("quick", ["accuracy.steps=-1"])
+    path.write_text('base = "nope"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown benchmark preset 'nope'"):
+        load_suite(path)
+
+
+def test_only_selects_any_installed_backbone_and_names_a_pattern_that_matches_none(
+    toy_registry: object,
+) -> None:
+    from rfloc_core.bench.runner import BenchSelectionError, backbone_provenance, select_backbones
+
+    quick = load_suite("quick")
+    selected, _ = select_backbones(quick, ("toy*",))
+    assert selected == {"toynet": "toy"}
+    with pytest.raises(BenchSelectionError, match="--only nothing_like_it matches no installed"):
+        select_backbones(quick, ("toy*", "nothing_like_it"))
+    assert backbone_provenance("toynet") == {
+        "plugin": "toy",
+        "plugin_version": "0.0.1",
+        "distribution": "rfloc-toy",
+    }
+    assert backbone_provenance("toynet+attention")["plugin"] == "toy"

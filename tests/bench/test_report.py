@@ -263,11 +263,35 @@ def test_merge_keeps_both_machines() -> None:
     assert {row["machine"] for row in merged["latency"]} == {"laptop", "server"}
     assert len(merged["accuracy"]) == len(laptop["accuracy"])
     assert merged["accuracy"][0]["error_median_m"] == 111.0
-    assert merged["latency"][0] == laptop["latency"][0] | {"machine": "laptop"}
+    first = laptop["latency"][0]
+    assert merged["latency"][0] == first | {
+        "machine": "laptop",
+        "fraction_of_peak": first["achieved_gflops_per_s"] / 95.0,
+    }
     rows = list(csv.DictReader(io.StringIO(results_csv(merged))))
     machines = [row["machine"] for row in rows]
     assert machines.count("laptop") == machines.count("server") == len(laptop["latency"])
     assert merge_results([merged, synthetic_results("laptop")])["latency"] == merged["latency"]
+
+
+def test_a_merged_report_keeps_a_summary_per_machine_and_fractions_against_the_kept_peak(
+    tmp_path: Path,
+) -> None:
+    older, newer = synthetic_results("laptop"), synthetic_results("laptop")
+    newer["environment"]["matmul_peak_gflops_per_s"] = 190.0
+    for row in older["latency"]:
+        row["achieved_gflops_per_s"] = 19.0 if row["status"] == "ok" else None
+    merged = merge_results([older, synthetic_results("server"), newer])
+    peaks = {env["label"]: env["matmul_peak_gflops_per_s"] for env in merged["environments"]}
+    assert peaks == {"laptop": 190.0, "server": 95.0}
+    for row in merged["latency"]:
+        if row["achieved_gflops_per_s"] is not None:
+            expected = row["achieved_gflops_per_s"] / peaks[row["machine"]]
+            assert row["fraction_of_peak"] == pytest.approx(expected)
+    write_report(merged, tmp_path)
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    summary = markdown.split("## Summary")[1].split("## Hardware")[0]
+    assert "Measured on laptop" in summary and "Measured on server" in summary
 
 
 def test_report_of_merged_results_escapes_text(tmp_path: Path) -> None:

@@ -67,3 +67,14 @@ def rfloc_models_json(site=None):
         check=True,
     )
     return json.loads(result.stdout)
+
+
+def test_an_imagenet_file_loads_with_the_exact_first_conv_rule_for_1_to_12_receivers(tmp_path):
+    """docs/models.md: the first layer's response to an input equal on every channel is
+    unchanged for any receiver count, through timm's loader (the built-in families' path)."""
+    from rfloc_core.registry import get_registry
+    from rfloc_core.testing.weights_checks import check_local_pretrained
+
+    spec = get_registry().backbone("resnet18")
+    for receivers in range(1, 13):
+        check_local_pretrained(spec, tmp_path, receivers=receivers)
