@@ -131,3 +131,32 @@ def test_an_unknown_timm_model_is_refused_with_close_names(tmp_path):
     with pytest.raises(ScaffoldError, match=r"no model named 'mobilenetv3_smal_100'.*close:"):
         new_plugin("mine", tmp_path, timm_model="mobilenetv3_smal_100")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_torchvision_model_is_wrapped_with_its_first_conv_classifier_and_weights(tmp_path):
+    pytest.importorskip("torchvision")
+    folder = new_plugin("shuffle", tmp_path, torchvision_model="shufflenet_v2_x0_5")
+    module = (folder / "rfloc_shuffle" / "__init__.py").read_text()
+    for line in (
+        "torchvision_backbone_spec(",
+        '"shufflenet_v2_x0_5",',
+        "feature_dim=1024,",
+        'first_conv="conv1.0",',
+        'classifier="fc",',
+        'weights_tag="IMAGENET1K_V1",',
+        "imagenet_top1=60.552,",
+    ):
+        assert line in module
+    assert '"torchvision>=0.19"' in (folder / "pyproject.toml").read_text()
+    assert "class TestShuffleConformance(BackboneConformance)" in (
+        folder / "tests" / "test_shuffle_plugin.py"
+    ).read_text()
+
+
+def test_a_torchvision_model_that_does_not_exist_or_both_libraries_are_refused(tmp_path):
+    pytest.importorskip("torchvision")
+    with pytest.raises(ScaffoldError, match=r"no model named 'shufflenet_v2_x0_6'.*close:"):
+        new_plugin("mine", tmp_path, torchvision_model="shufflenet_v2_x0_6")
+    with pytest.raises(ScaffoldError, match="not both"):
+        new_plugin("mine", tmp_path, timm_model="resnet18", torchvision_model="resnet18")
+    assert list(tmp_path.iterdir()) == []
