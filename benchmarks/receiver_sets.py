@@ -2,7 +2,8 @@
 on networks it never saw, beside the RSS MLE and the Cramér–Rao bound of each.
 
 ``python -m benchmarks.receiver_sets [--backbone convnext_atto] [--fusion attention]
-[--steps 2400] [--input-size 32x32] [--channel-backbone convnext_atto] [--out DIR]``
+[--steps 2400] [--input-size 32x32] [--channel-backbone convnext_atto]
+[--train-override KEY=VALUE] [--out DIR]``
 
 The set model trains on ``rss-random-networks`` (a new network of 3 to 12 stations every
 sample, rss-ideal's propagation). It is then tested on the same kind of held-out set three
@@ -48,6 +49,7 @@ def _train(
             f"seed={args.seed}",
             "data_in_memory=true",
             "checkpoint_every_steps=0",
+            *args.train_override,
             *overrides,
         ],
     )
@@ -109,6 +111,13 @@ def main() -> None:
     )
     parser.add_argument("--network-seed", type=int, default=20_261_202)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--train-override",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a training-config override for both models, e.g. beta=1.0 (repeatable)",
+    )
     parser.add_argument("--progress", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("reports/receiver-sets"))
     args = parser.parse_args()

@@ -107,7 +107,8 @@ def test_the_kit_collects_a_backbone_whose_build_raises_and_its_checks_name_it(b
 
 
 def test_rfloc_models_lists_every_row_and_names_each_broken_one(broken_site):
-    result = run_rfloc("models", "--format", "json", site=broken_site.path)
+    patterns = ("toy*", "fails_at_seven", "wrong_dim", "nan_out")
+    result = run_rfloc("models", *patterns, "--format", "json", site=broken_site.path)
     assert result.returncode == 1
     rows = {row["name"]: row for row in json.loads(result.stdout)}
     assert rows["toynet"]["status"] == "ok" and rows["toynet"]["feature_dim"] == 16
@@ -120,7 +121,7 @@ def test_rfloc_models_lists_every_row_and_names_each_broken_one(broken_site):
     assert any("fails_at_seven from plugin 'broken'" in line for line in errors)
     assert "Traceback" not in result.stderr
 
-    table = run_rfloc("models", site=broken_site.path)
+    table = run_rfloc("models", *patterns, site=broken_site.path)
     assert table.returncode == 1 and "toynet" in table.stdout
     assert table.stdout.count("error (below)") == 2
 
