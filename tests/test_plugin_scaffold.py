@@ -148,9 +148,10 @@ def test_a_torchvision_model_is_wrapped_with_its_first_conv_classifier_and_weigh
     ):
         assert line in module
     assert '"torchvision>=0.19"' in (folder / "pyproject.toml").read_text()
-    assert "class TestShuffleConformance(BackboneConformance)" in (
-        folder / "tests" / "test_shuffle_plugin.py"
-    ).read_text()
+    assert (
+        "class TestShuffleConformance(BackboneConformance)"
+        in (folder / "tests" / "test_shuffle_plugin.py").read_text()
+    )
 
 
 def test_a_torchvision_model_that_does_not_exist_or_both_libraries_are_refused(tmp_path):
