@@ -188,6 +188,7 @@ from rfloc_core.testing import BackboneConformance
 
 class Test${class_name}Conformance(BackboneConformance):
     plugin = "$plugin"
+    variants = ("$backbone",)
 ''')
 
 README = Template("""# $distribution

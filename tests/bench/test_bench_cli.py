@@ -79,12 +79,14 @@ def test_killed_benchmark_resumes_skipping_finished_cells(
     assert (latency_cell.stat().st_mtime_ns, latency_cell.read_bytes()) == finished
 
     results = load_results(out / "results.json")
-    assert json.loads(finished[1]) == results["latency"]
+    provenance = {"plugin": "toy", "plugin_version": "0.0.1", "distribution": "rfloc-toy"}
+    assert [row | provenance for row in json.loads(finished[1])] == results["latency"]
     models = [row for row in results["accuracy"] if row["kind"] == "model"]
     assert [(row["model"], row["status"], row["seeds"]) for row in models] == [
         ("toynet", "ok", [0, 1])
     ]
     assert models[0]["test_samples"] == 40
+    assert {key: models[0][key] for key in provenance} == provenance
     assert len(models[0]["error_cdf"]["errors_m"]) == 80  # both seeds' test errors, pooled
     baselines = {row["model"] for row in results["accuracy"] if row["kind"] == "baseline"}
     assert baselines == {"prior", "rss_mle", "weighted_centroid"}
