@@ -32,13 +32,21 @@ class WeightsError(RflocError):
     """Pretrained weights that cannot be found, read or matched to the model."""
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def build_failure(spec: BackboneSpec, error: BaseException, context: str) -> PluginError:
     """A backbone whose ``build`` raised, as one line naming the plugin, the spec and what the
     build was asked for."""
-    reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    reason = first_line(error)
     plugin = spec.plugin or "?"
     return PluginError(
         f"backbone {spec.name} from plugin {plugin!r} failed to build for {context}: "
-        f"{type(error).__name__}" + (f": {reason}" if reason else "") + "; this is a problem in "
+        f"{type(error).__name__}"
+        + (f": {reason}" if reason != type(error).__name__ else "")
+        + "; this is a problem in "
         "the plugin, report it to its authors (`rfloc plugins` shows its distribution)"
     )

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rfloc_core.errors import WeightsError
+from rfloc_core.errors import WeightsError, first_line
 
 if TYPE_CHECKING:
     import torch
@@ -45,10 +45,9 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         else:
             loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # each reader has its own error types for a bad file
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise WeightsError(
-            f"could not read weights from {path} ({reason}); expected a .safetensors file or a "
-            ".pth file of tensors only (torch.save(model.state_dict(), ...))"
+            f"could not read weights from {path} ({first_line(error)}); expected a "
+            ".safetensors file or a .pth file of tensors only (torch.save(model.state_dict(), ...))"
         ) from error
     return _tensors(loaded, path)
 

@@ -6,7 +6,13 @@ from pathlib import Path
 from typing import Any, overload
 
 from rfloc_core.contract import DEFAULT_INPUT_SIZE, DEFAULT_RECEIVERS
-from rfloc_core.errors import InvalidInputError, RflocError, WeightsError, build_failure
+from rfloc_core.errors import (
+    InvalidInputError,
+    RflocError,
+    WeightsError,
+    build_failure,
+    first_line,
+)
 from rfloc_core.model.localization_net import LocalizationNet
 from rfloc_core.model.receiver_set_net import (
     DEFAULT_RECEIVER_SCALE_M,
@@ -15,11 +21,6 @@ from rfloc_core.model.receiver_set_net import (
 )
 from rfloc_core.registry import get_registry
 from rfloc_core.specs import BackboneSpec, FusionSpec, InputSize, Pretrained
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _check_pretrained(spec: BackboneSpec, pretrained: Pretrained) -> Pretrained:
@@ -173,12 +174,12 @@ def create_model(
             source = backbone_spec.pretrained.source if backbone_spec.pretrained else "?"
             raise WeightsError(
                 f"could not fetch the published weights of {backbone_spec.name} ({source}): "
-                f"{_first_line(error)}; check the network connection and the library's download "
+                f"{first_line(error)}; check the network connection and the library's download "
                 "cache, or pass pretrained=PATH with a local weights file"
             ) from error
         raise WeightsError(
             f"could not load pretrained weights from {weights} into {backbone_spec.name}: "
-            f"{_first_line(error)}; check that the file holds {backbone_spec.name} weights "
+            f"{first_line(error)}; check that the file holds {backbone_spec.name} weights "
             "(ImageNet-shaped: 3 input channels, classifier included)"
         ) from error
     if fusion_spec is None:
