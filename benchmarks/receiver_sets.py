@@ -3,10 +3,10 @@ on networks it never saw, beside the RSS MLE and the Cramér–Rao bound of each
 
 ``python -m benchmarks.receiver_sets [--backbone convnext_atto] [--fusion attention]
 [--steps 2400] [--input-size 32x32] [--channel-backbone convnext_atto]
-[--train-override KEY=VALUE] [--out DIR]``
+[--train-override KEY=VALUE] [--scenario NAME_OR_TOML] [--out DIR]``
 
-The set model trains on ``rss-random-networks`` (a new network of 3 to 12 stations every
-sample, rss-ideal's propagation). It is then tested on the same kind of held-out set three
+The set model trains on ``--scenario``, by default ``rss-random-networks`` (a new network of 3
+to 12 stations every sample, rss-ideal's propagation). It is then tested on the same kind of held-out set three
 ways, each beside the RSS MLE and the bound of that network:
 
 - a 5-station network drawn from ``--network-seed``, which no training sample drew;
@@ -109,6 +109,11 @@ def main() -> None:
     parser.add_argument(
         "--channel-backbone", default="convnext_atto", help="fixed-network model; none: skip"
     )
+    parser.add_argument(
+        "--scenario",
+        default="rss-random-networks",
+        help="the set model's training scenario: a preset or TOML that draws random networks",
+    )
     parser.add_argument("--network-seed", type=int, default=20_261_202)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -138,7 +143,7 @@ def main() -> None:
         args.out / f"set-{args.backbone}-{args.fusion}",
         [
             f"model.backbone={args.backbone}",
-            "scenario=rss-random-networks",
+            f"scenario={args.scenario}",
             f"model.fusion={args.fusion}",
             f"model.fusion_options={args.fusion_options}",
             *size,
@@ -169,7 +174,7 @@ def main() -> None:
 
     print(
         f"\nreceiver-set model: {args.backbone} encoder at {mel_bins}x{frames}, {args.fusion} "
-        f"fusion, {args.steps} steps at batch {args.batch_size} on rss-random-networks "
+        f"fusion, {args.steps} steps at batch {args.batch_size} on {args.scenario} "
         f"({set_seconds:,.0f} s); {args.test_samples} test samples each; RMSE in metres"
     )
     print("| model | test network | median | RMSE | RSS MLE | CRB | / CRB | / MLE | inside 1σ |")

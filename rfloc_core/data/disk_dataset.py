@@ -19,16 +19,25 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from rfloc_core.data.dataset_folder import (
+    FORMAT_NAME,
+    MANIFEST_HASH_KEY,
+    MANIFEST_NAME,
+    checked_shard_file,
+    manifest_sha256,
+)
 from rfloc_core.data.datasets import ITEM_DTYPES, Item
 from rfloc_core.data.errors import ChecksumError, DatasetError, FeatureMismatchError
 from rfloc_core.data.feature_config import FeatureConfig
 from rfloc_core.data.scenario import ScenarioConfig
-from rfloc_core.data.storage import FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME
+from rfloc_core.data.storage import FORMAT_VERSION
+from rfloc_core.data.validation import ModelT, validate_config
 from rfloc_core.hashing import sha256_file
 
-READABLE_VERSIONS = (1,)
+READABLE_VERSIONS = (1, 2)
 """Older formats still read: version 1 shards lack ``receivers_m``, which is the manifest
-scenario's fixed network in every row (version 1 had no random networks)."""
+scenario's fixed network in every row (version 1 had no random networks); versions 1 and 2
+carry no manifest hash."""
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
@@ -42,6 +51,8 @@ def read_manifest(root: Path) -> dict[str, Any]:
         manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise DatasetError(f"{path} is not valid JSON ({error}); regenerate the dataset") from None
+    if not isinstance(manifest, dict):
+        raise DatasetError(f"{path} is not a JSON object; regenerate the dataset")
     readable = (*READABLE_VERSIONS, FORMAT_VERSION)
     if manifest.get("format") != FORMAT_NAME or manifest.get("format_version") not in readable:
         raise DatasetError(
@@ -49,7 +60,40 @@ def read_manifest(root: Path) -> dict[str, Any]:
             f"{manifest.get('format_version')!r}, but this rfloc reads {FORMAT_NAME!r} versions "
             f"{', '.join(map(str, readable))}; regenerate the dataset with this version"
         )
+    if manifest["format_version"] >= 3 and manifest.get(MANIFEST_HASH_KEY) != manifest_sha256(
+        manifest
+    ):
+        raise ChecksumError(
+            f"{path} was changed after rfloc wrote it: its contents do not match its "
+            f"{MANIFEST_HASH_KEY}; regenerate the dataset rather than editing its manifest"
+        )
     return manifest
+
+
+def _manifest_field(manifest: dict[str, Any], key: str, model: type[ModelT], path: Path) -> ModelT:
+    value = manifest.get(key)
+    if not isinstance(value, dict):
+        raise DatasetError(f"{path} field {key} must be a JSON object; regenerate the dataset")
+    return validate_config(model, value, f"{path} field {key}")
+
+
+def _shard_entries(manifest: dict[str, Any], path: Path) -> list[dict[str, Any]]:
+    shards = manifest.get("shards")
+    fields = {"file": str, "first_index": int, "count": int, "sha256": str}
+    if (
+        isinstance(shards, list)
+        and shards
+        and all(
+            isinstance(shard, dict)
+            and all(isinstance(shard.get(key), kind) for key, kind in fields.items())
+            for shard in shards
+        )
+    ):
+        return shards
+    raise DatasetError(
+        f"{path} field shards must be a non-empty list of {{file, first_index, count, "
+        "sha256}} entries; regenerate the dataset"
+    )
 
 
 def _config_difference(stored: FeatureConfig, requested: FeatureConfig) -> str:
@@ -74,7 +118,10 @@ class DiskDataset(Dataset[Item]):
         self.root = Path(root)
         manifest = read_manifest(self.root)
         self.manifest = manifest
-        self.feature_config = FeatureConfig.model_validate(manifest["feature_config"])
+        manifest_path = self.root / MANIFEST_NAME
+        self.feature_config = _manifest_field(
+            manifest, "feature_config", FeatureConfig, manifest_path
+        )
         requested = feature_config or FeatureConfig()
         if self.feature_config != requested:
             raise FeatureMismatchError(
@@ -82,13 +129,17 @@ class DiskDataset(Dataset[Item]):
                 f"{_config_difference(self.feature_config, requested)}; regenerate it with the "
                 "requested feature config or request the stored one"
             )
-        self.scenario = ScenarioConfig.model_validate(manifest["scenario"])
+        self.scenario = _manifest_field(manifest, "scenario", ScenarioConfig, manifest_path)
+        if not isinstance(manifest.get("seed"), int) or not isinstance(manifest.get("count"), int):
+            raise DatasetError(
+                f"{manifest_path} fields seed and count must be integers; regenerate the dataset"
+            )
         self.seed = int(manifest["seed"])
-        self.shards: list[dict[str, Any]] = list(manifest["shards"])
+        self.shards: list[dict[str, Any]] = _shard_entries(manifest, manifest_path)
         self._starts = [int(shard["first_index"]) for shard in self.shards]
         self._length = int(manifest["count"])
         for shard in self.shards:
-            path = self.root / shard["file"]
+            path = checked_shard_file(self.root, shard["file"], manifest_path)
             if not path.is_file():
                 raise DatasetError(
                     f"shard {path} listed in the manifest is missing; regenerate the dataset"

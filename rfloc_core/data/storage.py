@@ -10,12 +10,13 @@ one row at a time without loading the shard (what a map-style dataset needs), it
 self-describing and readable from any language, and one file per shard keeps the write atomic
 and the checksum simple (a Zarr store is many files; ``.npz`` has no partial reads).
 
-The manifest is written last: a folder without one is an unfinished run, and readers refuse it.
+The manifest is written last and is the commit point (see ``dataset_folder``): a folder
+without one is an unfinished run, readers refuse it, and replacing a dataset never leaves a mix
+of old and new.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -25,50 +26,42 @@ import h5py  # type: ignore[import-untyped]
 import torch
 
 from rfloc_core.__about__ import __version__
-from rfloc_core.atomic import atomic_path, write_text_atomic
+from rfloc_core.atomic import atomic_path
+from rfloc_core.data.dataset_folder import (
+    FORMAT_NAME,
+    begin_write,
+    commit_write,
+    new_shard_names,
+    prepare_dataset_folder,
+)
 from rfloc_core.data.datasets import ITEM_DTYPES, SyntheticDataset
-from rfloc_core.data.errors import ConfigError, DatasetError
+from rfloc_core.data.errors import ConfigError
 from rfloc_core.data.feature_config import FeatureConfig
 from rfloc_core.data.scenario import SIGNAL_TYPES, ScenarioConfig
 from rfloc_core.hashing import sha256_file
 
-MANIFEST_NAME = "manifest.json"
-FORMAT_NAME = "rfloc-simulated-dataset"
-FORMAT_VERSION = 2
-"""2: items carry ``receivers_m``."""
+FORMAT_VERSION = 3
+"""2: items carry ``receivers_m``; 3: the manifest carries its own SHA-256."""
 _NUMPY_DTYPES = {torch.float32: "float32", torch.bool: "bool", torch.int64: "int64"}
 
 
-def shard_name(number: int) -> str:
-    return f"shard-{number:05d}.h5"
+def _existing_ancestor(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
-def _prepare_folder(out_dir: Path, overwrite: bool) -> None:
-    if not out_dir.exists():
-        out_dir.mkdir(parents=True)
-        return
-    if not out_dir.is_dir():
-        raise DatasetError(
-            f"{out_dir} is a file, not a folder; choose a new folder for the dataset"
+def _check_disk_space(out_dir: Path, n: int, sample: dict[str, torch.Tensor]) -> None:
+    """Refuse at once, before anything is written, a dataset larger than the free space."""
+    bytes_per_sample = sum(value[0].numel() * value.element_size() for value in sample.values())
+    needed = n * bytes_per_sample
+    free = shutil.disk_usage(_existing_ancestor(out_dir.resolve())).free
+    if needed > free:
+        raise ConfigError(
+            f"{n:,} samples need about {needed / 1e9:,.1f} GB ({bytes_per_sample:,} bytes "
+            f"each), but {out_dir} has {free / 1e9:,.1f} GB free; simulate fewer samples or "
+            "choose another disk"
         )
-    entries = list(out_dir.iterdir())
-    if not entries:
-        return
-    manifest = out_dir / MANIFEST_NAME
-    if not manifest.exists():
-        raise DatasetError(
-            f"{out_dir} is not empty and holds no rfloc manifest; choose an empty or new folder"
-        )
-    if not overwrite:
-        raise DatasetError(
-            f"{out_dir} already holds a dataset; pass overwrite=True (--overwrite) to replace it"
-        )
-    for entry in entries:
-        if entry.name == MANIFEST_NAME or entry.name.startswith("shard-"):
-            if entry.is_dir():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
 
 
 def _write_shard(path: Path, items: dict[str, torch.Tensor], first_index: int) -> str:
@@ -108,8 +101,11 @@ def simulate_to_disk(
         )
     feature_config = feature_config or FeatureConfig()
     out_dir = Path(out_dir)
-    _prepare_folder(out_dir, overwrite)
     dataset = SyntheticDataset(scenario, n, seed, feature_config, device)
+    _check_disk_space(out_dir, n, dataset.batch(range(1)))
+    old_shards = prepare_dataset_folder(out_dir, overwrite)
+    names = new_shard_names(-(-n // shard_size), old_shards)
+    begin_write(out_dir, names, old_shards)
     shards: list[dict[str, Any]] = []
     for number, first in enumerate(range(0, n, shard_size)):
         stop = min(first + shard_size, n)
@@ -120,10 +116,10 @@ def simulate_to_disk(
             if progress is not None:
                 progress(end - start)
         items = {key: torch.cat([part[key] for part in parts]) for key in ITEM_DTYPES}
-        checksum = _write_shard(out_dir / shard_name(number), items, first)
+        checksum = _write_shard(out_dir / names[number], items, first)
         shards.append(
             {
-                "file": shard_name(number),
+                "file": names[number],
                 "first_index": first,
                 "count": stop - first,
                 "sha256": checksum,
@@ -143,6 +139,4 @@ def simulate_to_disk(
         "items": {key: _NUMPY_DTYPES[dtype] for key, dtype in ITEM_DTYPES.items()},
         "shards": shards,
     }
-    manifest_path = out_dir / MANIFEST_NAME
-    write_text_atomic(manifest_path, json.dumps(manifest, indent=2) + "\n")
-    return manifest_path
+    return commit_write(out_dir, manifest, old_shards)

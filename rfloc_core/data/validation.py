@@ -120,6 +120,12 @@ def read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"configuration file {path} does not exist; check the path") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a folder, but a TOML file was expected") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read {path} ({error.strerror or error})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text, so it is not a TOML file") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML ({error}); fix the syntax") from None
 

@@ -18,6 +18,7 @@ from rfloc_core.data.feature_config import FeatureConfig
 from rfloc_core.data.scenario import ScenarioConfig
 from rfloc_core.data.storage import simulate_to_disk
 from rfloc_core.hashing import sha256_file
+from rfloc_core.owned_folder import ForeignFilesError
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,7 @@ def test_unfinished_or_foreign_folders_are_refused(tmp_path: Path, rural: Scenar
     with pytest.raises(DatasetError, match=r"no manifest\.json"):
         DiskDataset(tmp_path)
     (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(DatasetError, match="not empty"):
+    with pytest.raises(ForeignFilesError, match=r"holds files rfloc did not write \(notes\.txt\)"):
         simulate_to_disk(rural, 2, tmp_path)
     with pytest.raises(ConfigError, match="at least 1 sample"):
         simulate_to_disk(rural, 0, tmp_path / "new")
@@ -96,6 +97,8 @@ def test_existing_dataset_needs_overwrite(tmp_path: Path, rural: ScenarioConfig)
     simulate_to_disk(rural, 3, tmp_path, shard_size=2)
     with pytest.raises(DatasetError, match="overwrite"):
         simulate_to_disk(rural, 3, tmp_path)
+    simulate_to_disk(rural, 1, tmp_path, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json", "shard-00000-b.h5"]
     simulate_to_disk(rural, 1, tmp_path, overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json", "shard-00000.h5"]
 
@@ -159,5 +162,5 @@ def test_a_version_1_dataset_reads_with_its_scenarios_network(
         assert torch.equal(old[key], current[key]), key
     manifest["format_version"] = 9
     manifest_path.write_text(json.dumps(manifest))
-    with pytest.raises(DatasetError, match="reads 'rfloc-simulated-dataset' versions 1, 2"):
+    with pytest.raises(DatasetError, match="reads 'rfloc-simulated-dataset' versions 1, 2, 3"):
         DiskDataset(out)
