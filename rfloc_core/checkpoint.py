@@ -3,7 +3,8 @@
 Layout of ``CKPT/``::
 
     weights.safetensors    the model's state dict, written first
-    config.json            how to rebuild the model, its plugins and the weights' SHA-256, last
+    config.json            how to rebuild the model, its plugins and the weights' SHA-256, last,
+                           with ``checkpoint_sha256`` over all of it (so over the weights too)
 
 Each file is written atomically. Loading rebuilds the model through ``create_model`` and reads
 the weights with safetensors, so no pickled code ever runs. ``import rfloc_core.checkpoint``
@@ -13,6 +14,7 @@ does not import torch; only ``save_checkpoint`` and ``load_checkpoint`` do.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import warnings
 from collections.abc import Mapping
@@ -114,7 +116,19 @@ class CheckpointConfig:
     def to_json(self) -> str:
         fields = {"format": "", "format_version": 0} | dataclasses.asdict(self)  # format first
         fields["input_size"] = {"mel_bins": self.input_size[0], "frames": self.input_size[1]}
+        fields[HASH_KEY] = checkpoint_sha256(fields)
         return json.dumps(fields, indent=2) + "\n"
+
+
+HASH_KEY = "checkpoint_sha256"
+
+
+def checkpoint_sha256(stored: Mapping[str, Any]) -> str:
+    """SHA-256 of config.json's canonical JSON without this hash itself. config.json holds the
+    weights' SHA-256, so this one hash covers the weights and the config together."""
+    body = {key: value for key, value in stored.items() if key != HASH_KEY}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 _KEY_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -175,6 +189,12 @@ def read_checkpoint_config(folder: str | Path) -> CheckpointConfig:
         raise CheckpointConfigError(
             f"{path} lacks or mistypes key(s) {', '.join(sorted(wrong))}; save the checkpoint "
             "again with save_checkpoint"
+        )
+    if raw.get(HASH_KEY) != checkpoint_sha256(raw):
+        raise CheckpointConfigError(
+            f"{path} was changed after it was saved: its contents do not match its {HASH_KEY}, "
+            "which covers config.json and the weights; save the checkpoint again instead of "
+            "editing config.json"
         )
     values: dict[str, Any] = {k: stored[k] for k in _KEY_TYPES}
     values["input_size"] = (size["mel_bins"], size["frames"])

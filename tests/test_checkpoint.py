@@ -25,6 +25,7 @@ from rfloc_core.checkpoint import (
     CheckpointPluginError,
     CheckpointWeightsError,
     PluginVersionWarning,
+    checkpoint_sha256,
     load_checkpoint,
     read_checkpoint_config,
     save_checkpoint,
@@ -49,9 +50,15 @@ def _trained_model(head: str = "gaussian", head_options: dict | None = None, **k
     return model.eval()
 
 
+def _write_config(folder: Path, config: dict) -> None:
+    """config.json as a tool that knows the format would write it: hash updated."""
+    config = config | {"checkpoint_sha256": checkpoint_sha256(config)}
+    (folder / CONFIG_NAME).write_text(json.dumps(config))
+
+
 def _edit_config(folder: Path, **changes: object) -> None:
     config = json.loads((folder / CONFIG_NAME).read_text())
-    (folder / CONFIG_NAME).write_text(json.dumps(config | changes))
+    _write_config(folder, config | changes)
 
 
 def _sha256(path: Path) -> str:
@@ -139,6 +146,18 @@ def test_missing_file(saved, name):
 def test_missing_folder(tmp_path):
     with pytest.raises(CheckpointMissingError, match="is not a folder"):
         read_checkpoint_config(tmp_path / "nowhere")
+
+
+def test_an_edited_config_is_refused_by_the_checkpoint_hash(saved):
+    """The edit that would shrink every prediction 20,000x is caught: one hash covers the
+    config and (through weights_sha256) the weights."""
+    config = json.loads((saved / CONFIG_NAME).read_text())
+    config["head_options"]["position_scale_m"] = 1.0
+    (saved / CONFIG_NAME).write_text(json.dumps(config))
+    with pytest.raises(CheckpointConfigError, match="changed after it was saved"):
+        load_checkpoint(saved)
+    _write_config(saved, config)
+    assert load_checkpoint(saved)[0].head_options["position_scale_m"] == 1.0
 
 
 @pytest.mark.parametrize(
@@ -299,7 +318,7 @@ def test_a_checkpoint_without_receiver_set_reads_as_a_fixed_network_model(saved)
     config = json.loads((saved / CONFIG_NAME).read_text())
     assert config["receiver_set"] is None
     del config["receiver_set"]  # as written before receiver-set models
-    (saved / CONFIG_NAME).write_text(json.dumps(config))
+    _write_config(saved, config)
     assert read_checkpoint_config(saved).receiver_set is None
     loaded, _ = load_checkpoint(saved)
     assert loaded.receivers == 7
@@ -310,6 +329,6 @@ def test_a_receiver_set_checkpoint_whose_fusion_is_missing_names_its_plugin(tmp_
     config = json.loads((folder / CONFIG_NAME).read_text())
     config["receiver_set"] |= {"fusion": "acme_sum", "fusion_plugin": "acme"}
     config["receiver_set"]["fusion_distribution"] = "acme-fusions"
-    (folder / CONFIG_NAME).write_text(json.dumps(config))
+    _write_config(folder, config)
     with pytest.raises(CheckpointPluginError, match="needs fusion 'acme_sum' from plugin 'acme'"):
         load_checkpoint(folder)

@@ -84,7 +84,7 @@ def test_a_first_write_stopped_half_way_is_rerun_without_cleanup(
     with pytest.raises(KeyboardInterrupt):
         simulate_to_disk(rural, 4, tmp_path, shard_size=2)
     monkeypatch.undo()
-    with pytest.raises(DatasetError, match="no manifest.json"):
+    with pytest.raises(DatasetError, match=r"no manifest\.json"):
         DiskDataset(tmp_path)
     simulate_to_disk(rural, 4, tmp_path, shard_size=2)
     assert sorted(path.name for path in tmp_path.iterdir()) == [
