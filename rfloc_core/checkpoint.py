@@ -305,6 +305,7 @@ def load_checkpoint(
             f"{weights} is not a readable safetensors file ({error}); save the checkpoint again"
         ) from error
     receiver_set = config.receiver_set or {}
+    _check_stored_options(config, head, folder)
     model = create_model(
         config.backbone,
         head=config.head,
@@ -319,6 +320,22 @@ def load_checkpoint(
     _check_shapes(model, shapes, weights)
     load_model(model, weights, strict=True, device=str(map_location))
     return model, config
+
+
+def _check_stored_options(config: CheckpointConfig, head: HeadSpec, folder: Path) -> None:
+    from rfloc_core.model.builder_options import check_builder_options
+    from rfloc_core.registry import get_registry
+
+    source = f"{folder / CONFIG_NAME} field"
+    check_builder_options(
+        "head", head.name, head.build, config.head_options, f"{source} head_options"
+    )
+    if config.receiver_set is not None:
+        fusion = get_registry().fusion(str(config.receiver_set["fusion"]))
+        options = config.receiver_set.get("fusion_options")
+        check_builder_options(
+            "fusion", fusion.name, fusion.build, options, f"{source} receiver_set.fusion_options"
+        )
 
 
 def _existing(folder: Path, name: str) -> Path:

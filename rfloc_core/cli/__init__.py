@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+import traceback
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -61,9 +62,38 @@ app.add_typer(plugin_app, name="plugin")
 
 
 def main() -> None:
-    """Entry point: an ``RflocError`` becomes one line on stderr and exit status 1."""
+    """Entry point: an ``RflocError`` becomes one line on stderr and exit status 1.
+
+    So do the two foreign errors that only the user's environment causes: an ``OSError`` on
+    a named path (permissions, a full disk, a folder where a file belongs) and running out of
+    memory. Anything else is a bug: its traceback is printed, with a line asking to report it.
+    """
     try:
         app()
     except RflocError as error:
-        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {error}", highlight=False)
-        sys.exit(1)
+        _fail(str(error))
+    except OSError as error:
+        if error.filename is None:
+            _report_bug()
+        _fail(f"{error.strerror or error}: {error.filename}; check the path and its permissions")
+    except MemoryError:
+        _fail("ran out of memory; use a smaller batch size, fewer samples or a smaller input size")
+    except KeyboardInterrupt:
+        _fail("interrupted", status=130)
+    except Exception:
+        _report_bug()
+
+
+def _fail(message: str, *, status: int = 1) -> NoReturn:
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    sys.exit(status)
+
+
+def _report_bug() -> NoReturn:
+    traceback.print_exc()
+    print(
+        f"rfloc-core {__version__} hit an unexpected error, which is a bug; please report it "
+        "with the traceback above and the command you ran",
+        file=sys.stderr,
+    )
+    sys.exit(2)

@@ -12,6 +12,7 @@ from rfloc_core.data.errors import ConfigError
 from rfloc_core.data.feature_config import FeatureConfig
 from rfloc_core.data.scenario import ScenarioConfig, load_scenario
 from rfloc_core.data.splits import Split, split_seed
+from rfloc_core.data.validation import validate_config
 from rfloc_core.evaluation.estimates import SampleEstimates, collect_estimates
 from rfloc_core.evaluation.report import write_report
 from rfloc_core.evaluation.summary import Evaluation, summarize
@@ -27,7 +28,9 @@ def checkpoint_scenario(
     elif scenario is not None:
         chosen = load_scenario(scenario)
     elif config.scenario is not None:
-        chosen = ScenarioConfig.model_validate(config.scenario)
+        chosen = validate_config(
+            ScenarioConfig, config.scenario, "the checkpoint's config.json field scenario"
+        )
     else:
         raise ConfigError(
             "the checkpoint records no scenario; pass one with --scenario (a preset name such "
@@ -49,7 +52,9 @@ def checkpoint_scenario(
 
 def checkpoint_features(config: CheckpointConfig) -> FeatureConfig:
     if config.features is not None:
-        return FeatureConfig.model_validate(config.features)
+        return validate_config(
+            FeatureConfig, config.features, "the checkpoint's config.json field features"
+        )
     mel_bins, frames = config.input_size
     return FeatureConfig(mel_bins=mel_bins, frames=frames)
 

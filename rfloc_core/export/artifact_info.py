@@ -31,6 +31,9 @@ class ArtifactInfo:
     features: dict[str, Any] | None
     receiver_set: dict[str, Any] | None = None
     """A receiver-set model's fusion and receiver scale (as in its checkpoint), else None."""
+    source: str = "the artifact's rfloc metadata"
+    """Where these fields were read, for messages: ``model.onnx rfloc metadata``,
+    ``runs/x/best/config.json``."""
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, str], source: str) -> ArtifactInfo:
@@ -62,6 +65,7 @@ class ArtifactInfo:
                 receiver_set=json.loads(metadata["rfloc.receiver_set"])
                 if "rfloc.receiver_set" in metadata
                 else None,
+                source=f"{source} rfloc metadata",
             )
         except (ValueError, TypeError) as error:
             raise ArtifactError(

@@ -17,6 +17,7 @@ from rfloc_core.data.feature_config import FeatureConfig
 from rfloc_core.data.features import log_mel_features
 from rfloc_core.data.geometry import EnuOrigin, enu_to_geodetic, network_origin
 from rfloc_core.data.scenario import ScenarioConfig, load_scenario
+from rfloc_core.data.validation import validate_config
 from rfloc_core.evaluation.ellipse import uncertainty_ellipse
 from rfloc_core.export.runtimes import load_runtime
 from rfloc_core.heads.moments import predictive_covariance_m2
@@ -45,7 +46,7 @@ def _scenario(info: Any, scenario: str | Path | None) -> ScenarioConfig:
     if scenario is not None:
         return load_scenario(scenario)
     if info.scenario:
-        return ScenarioConfig.model_validate(info.scenario)
+        return validate_config(ScenarioConfig, info.scenario, f"{info.source} field scenario")
     raise ConfigError(
         "the artifact records no scenario (receiver positions), so positions cannot be put on "
         "the map; pass --scenario with the receivers' scenario preset or TOML"
@@ -54,7 +55,7 @@ def _scenario(info: Any, scenario: str | Path | None) -> ScenarioConfig:
 
 def _features(info: Any) -> FeatureConfig:
     if info.features:
-        return FeatureConfig.model_validate(info.features)
+        return validate_config(FeatureConfig, info.features, f"{info.source} field features")
     mel_bins, frames = info.input_size
     return FeatureConfig(mel_bins=mel_bins, frames=frames)
 

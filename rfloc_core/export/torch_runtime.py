@@ -25,7 +25,7 @@ class TorchModel:
         dtype: torch.dtype = torch.float32,
         compile: bool = False,
     ) -> None:
-        from rfloc_core.checkpoint import load_checkpoint
+        from rfloc_core.checkpoint import CONFIG_NAME, load_checkpoint
 
         self.path = Path(path)
         model, config = load_checkpoint(self.path, map_location=device)
@@ -44,6 +44,7 @@ class TorchModel:
             scenario=config.scenario,
             features=config.features,
             receiver_set=config.receiver_set,
+            source=str(self.path / CONFIG_NAME),
         )
         self._forward: Any = torch.compile(self.model) if compile else self.model
 

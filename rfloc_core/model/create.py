@@ -13,6 +13,7 @@ from rfloc_core.errors import (
     build_failure,
     first_line,
 )
+from rfloc_core.model.builder_options import check_builder_options
 from rfloc_core.model.localization_net import LocalizationNet
 from rfloc_core.model.receiver_set_net import (
     DEFAULT_RECEIVER_SCALE_M,
@@ -43,6 +44,7 @@ def _check_pretrained(spec: BackboneSpec, pretrained: Pretrained) -> Pretrained:
 def build_fusion(spec: FusionSpec, feature_dim: int, options: dict[str, Any] | None) -> Any:
     """The fusion module for encodings of ``feature_dim``; options it does not take are an
     ``InvalidInputError`` that names them."""
+    check_builder_options("fusion", spec.name, spec.build, options, "fusion_options")
     try:
         return spec.build(feature_dim + POSITION_FEATURES, **(options or {}))
     except TypeError as error:
@@ -151,6 +153,7 @@ def create_model(
     backbone_spec = registry.backbone(backbone)
     head_spec = registry.head(head)
     fusion_spec = registry.fusion(fusion) if fusion is not None else None
+    check_builder_options("head", head_spec.name, head_spec.build, head_options, "head_options")
     channels = 1 if fusion_spec is not None else receivers
     input_size = _checked_size(channels, input_size, backbone_spec)
     if fusion_spec is not None and not (

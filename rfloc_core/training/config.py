@@ -300,7 +300,10 @@ def _check_weights_file(config: TrainConfig, source: str) -> None:
 
 
 def check_against_registry(config: TrainConfig, source: str) -> None:
-    """Backbone and head names, input size and published weights, against installed plugins."""
+    """Backbone and head names, head options, input size and published weights, against
+    installed plugins."""
+    from rfloc_core.errors import InvalidInputError
+    from rfloc_core.model.builder_options import check_builder_options
     from rfloc_core.registry import get_registry
 
     registry = get_registry()
@@ -310,9 +313,13 @@ def check_against_registry(config: TrainConfig, source: str) -> None:
     except UnknownNameError as error:
         raise ConfigError(f"{source}: field model.backbone: {error}") from None
     try:
-        registry.head(model.head)
+        head = registry.head(model.head)
     except UnknownNameError as error:
         raise ConfigError(f"{source}: field model.head: {error}") from None
+    try:
+        check_builder_options("head", head.name, head.build, model.head_options, "head_options")
+    except InvalidInputError as error:
+        raise ConfigError(f"{source}: field model.{error}") from None
     if model.fusion is not None:
         _check_fusion(model, source)
     problem = backbone.constraints.problem(model.input_size.as_tuple())

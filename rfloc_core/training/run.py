@@ -17,6 +17,7 @@ from typing import Any
 
 from rfloc_core.atomic import write_text_atomic
 from rfloc_core.data.errors import ConfigError
+from rfloc_core.data.validation import validate_config
 from rfloc_core.errors import RflocError
 from rfloc_core.training.config import TrainConfig, load_train_config
 
@@ -83,10 +84,15 @@ def _read_run(run_dir: Path) -> dict[str, Any]:
             f"{run_dir} holds no {RUN_JSON}, so it is not an rfloc run folder; pass the folder "
             "that `rfloc train` printed"
         ) from None
-    except json.JSONDecodeError as error:
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RunFolderError(
             f"{path} is not valid JSON ({error}); the run cannot resume"
         ) from error
+    if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
+        raise RunFolderError(
+            f"{path} must be a JSON object with a config object, as `rfloc train` writes it; "
+            "the run cannot resume"
+        )
     return data
 
 
@@ -127,7 +133,7 @@ def _resumed_config(
     run_dir: Path, requested: TrainConfig | None
 ) -> tuple[TrainConfig, dict[str, Any]]:
     stored = _read_run(run_dir)
-    config = TrainConfig.model_validate(stored["config"])
+    config = validate_config(TrainConfig, stored["config"], f"{run_dir / RUN_JSON} field config")
     if requested is not None and requested != config:
         before, after = config.model_dump(), requested.model_dump()
         changed = sorted(k for k in before if before[k] != after[k])
@@ -159,7 +165,7 @@ def train(
     if not is_launching_process():
         folder = Path(os.environ[RUN_DIR_ENV])
         stored = _read_run(folder)
-        chosen = TrainConfig.model_validate(stored["config"])
+        chosen = validate_config(TrainConfig, stored["config"], f"{folder / RUN_JSON} field config")
         resume = os.environ.get(RESUME_ENV) == "1"
     else:
         requested = None
