@@ -348,7 +348,8 @@ def _check_fusion(model: ModelConfig, source: str) -> None:
     try:
         build_fusion(spec, 8, model.fusion_options)
     except InvalidInputError as error:
-        raise ConfigError(f"{source}: field model.fusion_options: {error}") from None
+        detail = str(error).removeprefix("fusion_options: ")
+        raise ConfigError(f"{source}: field model.fusion_options: {detail}") from None
 
 
 def load_train_config(
