@@ -8,6 +8,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from rfloc_core.__about__ import __version__
 from rfloc_core.bench.cli import bench, report
@@ -85,7 +86,9 @@ def main() -> None:
 
 
 def _fail(message: str, *, status: int = 1) -> NoReturn:
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    Console(stderr=True, soft_wrap=True).print(
+        f"[bold red]error:[/] {escape(message)}", highlight=False
+    )
     sys.exit(status)
 
 

@@ -55,19 +55,14 @@ def simulate(
     Truth: position (m, ENU), transmit and received powers (dBm), online receivers, signal type.
     manifest.json records scenario, features, seed and a SHA-256 per shard; readers verify them.
     """
-    import torch
-
-    from rfloc_core.data.errors import ConfigError
     from rfloc_core.data.feature_config import FeatureConfig
     from rfloc_core.data.scenario import load_scenario
     from rfloc_core.data.storage import simulate_to_disk
+    from rfloc_core.devices import checked_device
 
     chosen = load_scenario(scenario)
     feature_config = FeatureConfig.from_toml(features) if features else FeatureConfig()
-    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            f"--device {device} asks for CUDA but torch sees no GPU; use --device cpu"
-        )
+    checked_device(device)
     console = Console(stderr=True)
     columns = (
         TextColumn("[progress.description]{task.description}"),

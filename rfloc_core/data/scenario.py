@@ -13,7 +13,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rfloc_core.data.validation import load_toml_config, validate_config
+from rfloc_core.data.errors import ConfigError
+from rfloc_core.data.validation import read_toml, validate_config
 from rfloc_core.packaged_presets import read_toml_preset
 
 PRESET_PACKAGE = "rfloc_core.data.presets"
@@ -230,7 +231,16 @@ class ScenarioConfig(_Strict):
 
     @classmethod
     def from_toml(cls, path: str | Path) -> ScenarioConfig:
-        return load_toml_config(cls, path)
+        """A scenario file, which must list its own receivers: a missing ``[[receivers]]``
+        would otherwise quietly give the built-in network."""
+        data = read_toml(Path(path))
+        if "receivers" not in data:
+            raise ConfigError(
+                f"{path} lists no [[receivers]]; a scenario needs at least 3, each with name, "
+                "latitude_deg, longitude_deg and altitude_m (copy a preset's from "
+                "rfloc_core/data/presets/)"
+            )
+        return validate_config(cls, data, str(path))
 
 
 def load_preset(name: str) -> ScenarioConfig:

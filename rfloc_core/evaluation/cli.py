@@ -62,8 +62,10 @@ def evaluate(
     true positions with uncertainty ellipses, and a calibration plot as PNG.
     """
     from rfloc_core.checkpoint import read_checkpoint_config
+    from rfloc_core.devices import checked_device
     from rfloc_core.evaluation.evaluate import evaluate as run_evaluate
 
+    checked_device(device)
     config = read_checkpoint_config(checkpoint)
     label = scenario if scenario else (config.scenario or {}).get("name", "scenario")
     folder = out or checkpoint.parent / f"evaluation-{Path(str(label)).stem}-n{n}"

@@ -51,8 +51,10 @@ def predict(
     """
     from rich.table import Table
 
+    from rfloc_core.devices import checked_device
     from rfloc_core.export.predict import predict as run_predict
 
+    checked_device(device)
     rows = run_predict(
         artifact,
         sigmf=sigmf,

@@ -21,9 +21,10 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, sep, raw = text.partition("=")
     parts = [part.strip() for part in key.split(".")]
     if not sep or not all(parts):
+        hint = f"; to train from a config file, pass --config {text}" if not sep else ""
         raise ConfigError(
             f"malformed override {text!r}: expected key=value with a dotted key, "
-            "for example model.backbone=resnet18 or learning_rate=3e-4"
+            f"for example model.backbone=resnet18 or learning_rate=3e-4{hint}"
         )
     raw = raw.strip()
     try:

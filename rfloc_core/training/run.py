@@ -116,10 +116,23 @@ def latest_run(output_dir: Path) -> Path:
     return candidates[-1].parent.parent
 
 
+def _failed_before_any_save(run_dir: Path) -> bool:
+    """A run folder holding only the run.json of a run that failed before it saved anything:
+    starting again there replaces nothing but rfloc's own record."""
+    if {entry.name for entry in run_dir.iterdir()} != {RUN_JSON}:
+        return False
+    try:
+        return _read_run(run_dir).get("status") == "failed"
+    except RunFolderError:
+        return False
+
+
 def _new_run_dir(config: TrainConfig, run_dir: Path | None) -> Path:
     if run_dir is None:
         stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S-%f")
         run_dir = Path(config.output_dir) / stamp
+    if run_dir.exists() and _failed_before_any_save(run_dir):
+        (run_dir / RUN_JSON).unlink()
     if run_dir.exists() and any(run_dir.iterdir()):
         raise RunFolderError(
             f"{run_dir} already holds files; pass --resume to continue that run, or choose an "

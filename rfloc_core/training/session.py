@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,10 @@ import torch
 from lightning.pytorch.callbacks import EarlyStopping
 
 from rfloc_core.checkpoint import load_checkpoint, save_checkpoint
+from rfloc_core.data.errors import ConfigError
 from rfloc_core.data.feature_config import FeatureConfig
 from rfloc_core.data.scenario import ScenarioConfig, load_scenario
+from rfloc_core.errors import first_line
 from rfloc_core.evaluation.evaluate import evaluate_samples
 from rfloc_core.evaluation.report import write_report
 from rfloc_core.evaluation.summary import Evaluation
@@ -105,6 +108,8 @@ def run_training(
         )
     tracker = None
     if launching:
+        with _lightning_settings(config):
+            _trainer(config, run_dir, [], by_steps=False, progress=False)
         if tracking:
             tracker = RunTracker.start(
                 run_name=run_dir.name,
@@ -124,7 +129,10 @@ def run_training(
         result = _fit(
             config, run_dir, scenario, features, tracker, resume_state if resume else None, progress
         )
-    except BaseException:
+    except BaseException as error:
+        if launching:
+            reason = "interrupted" if isinstance(error, KeyboardInterrupt) else first_line(error)
+            write_run(run_dir, record | {"status": "failed", "error": reason})
         if tracker is not None:
             tracker.finish("FAILED")
         raise
@@ -294,7 +302,46 @@ def _fit(
     if patience is not None:
         callbacks.append(patience)
     by_steps = config.validate_every_steps > 0
-    trainer = lightning.Trainer(
+    with _lightning_settings(config):
+        trainer = _trainer(config, run_dir, callbacks, by_steps, progress)
+    trainer.fit(
+        module,
+        datamodule=data,
+        ckpt_path=str(resume_state) if resume_state else None,
+        weights_only=True,
+    )
+    if not trainer.is_global_zero:
+        return None
+    return _Fitted(trainer, module, data, curve, timer, prior_m)
+
+
+@contextlib.contextmanager
+def _lightning_settings(config: TrainConfig) -> Iterator[None]:
+    """Lightning's refusals of the hardware settings, as one ``ConfigError`` naming them."""
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    try:
+        yield
+    except (MisconfigurationException, ValueError, RuntimeError) as error:
+        settings = (
+            f"accelerator={config.accelerator!r}, devices={config.devices!r}, "
+            f"num_nodes={config.num_nodes}, strategy={config.strategy!r}, "
+            f"precision={config.precision!r}"
+        )
+        raise ConfigError(
+            f"the fields {settings} do not fit this machine or each other: "
+            f"{first_line(error)}; `accelerator=cpu` always works, `auto` picks what is there"
+        ) from None
+
+
+def _trainer(
+    config: TrainConfig,
+    run_dir: Path,
+    callbacks: list[lightning.Callback],
+    by_steps: bool,
+    progress: bool,
+) -> lightning.Trainer:
+    return lightning.Trainer(
         max_epochs=-1 if config.max_steps else config.epochs,
         max_steps=config.max_steps or -1,
         val_check_interval=config.validate_every_steps if by_steps else None,
@@ -315,12 +362,3 @@ def _fit(
         use_distributed_sampler=False,
         default_root_dir=run_dir,
     )
-    trainer.fit(
-        module,
-        datamodule=data,
-        ckpt_path=str(resume_state) if resume_state else None,
-        weights_only=True,
-    )
-    if not trainer.is_global_zero:
-        return None
-    return _Fitted(trainer, module, data, curve, timer, prior_m)

@@ -7,6 +7,7 @@ folder, a database). Only the global-zero process of a DDP run talks to MLflow.
 
 from __future__ import annotations
 
+import logging
 import platform
 import sys
 from collections.abc import Mapping
@@ -78,6 +79,8 @@ class RunTracker:
         import mlflow
         from mlflow.tracking import MlflowClient
 
+        # A new local store announces its table creation at INFO; rfloc's own lines suffice.
+        logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
         client = MlflowClient(mlflow.get_tracking_uri())
         if resume_run_id is not None:
             client.update_run(resume_run_id, status="RUNNING")
