@@ -37,11 +37,18 @@ from rfloc_core.data.geometry import (
     receivers_enu_m,
 )
 from rfloc_core.data.scenario import Receiver, ScenarioConfig
+from rfloc_core.data.sigmf_fields import (
+    GEOLOCATION_KEY,
+    MAX_POWER_OFFSET_DB,
+    check_first_capture,
+    geolocation,
+    number_field,
+    open_recording,
+)
 
 DATATYPE_KEY = "core:datatype"
 SAMPLE_RATE_KEY = "core:sample_rate"
 NUM_CHANNELS_KEY = "core:num_channels"
-GEOLOCATION_KEY = "core:geolocation"
 RECEIVER_KEY = "rfloc:receiver"
 POWER_OFFSET_KEY = "rfloc:power_offset_db"
 EXTENSION = {"name": "rfloc", "version": "1.0.0", "optional": True}
@@ -123,67 +130,22 @@ def write_sigmf_recordings(
     return paths
 
 
-def _open(path: Path) -> Any:
-    import sigmf  # type: ignore[import-untyped]
-    from sigmf.error import SigMFError  # type: ignore[import-untyped]
-
-    if not path.is_file():
-        raise RecordingError(f"SigMF metadata file {path} does not exist; check the path")
-    try:
-        recording = sigmf.fromfile(path)
-    except SigMFError as error:
-        raise RecordingError(f"cannot read SigMF recording {path}: {error}") from None
-    except (ValueError, KeyError) as error:
-        raise RecordingError(f"SigMF metadata {path} is malformed ({error}); fix it") from None
-    if recording.data_file is None or not Path(recording.data_file).is_file():
-        raise RecordingError(
-            f"SigMF recording {path} has no data file (expected "
-            f"{path.with_suffix('.sigmf-data').name} beside it); copy the .sigmf-data file too"
-        )
-    return recording
-
-
-def _geolocation(recording: Any, path: Path) -> tuple[float, float, float] | None:
-    """Latitude and longitude in degrees and altitude in metres of the recording's
-    ``core:geolocation`` (a GeoJSON Point), None where it has none; out-of-range or non-numeric
-    coordinates are a ``RecordingError``."""
-    point = recording.get_global_field(GEOLOCATION_KEY)
-    coordinates = point.get("coordinates") if isinstance(point, dict) else None
-    if not isinstance(coordinates, list | tuple) or len(coordinates) < 2:
-        return None
-    try:
-        longitude_deg, latitude_deg = float(coordinates[0]), float(coordinates[1])
-        altitude_m = float(coordinates[2]) if len(coordinates) > 2 else 0.0
-    except (TypeError, ValueError):
-        raise RecordingError(
-            f"{path} has core:geolocation coordinates {coordinates!r}; expected numbers "
-            "[longitude_deg, latitude_deg, altitude_m]"
-        ) from None
-    if not (
-        -90 <= latitude_deg <= 90 and -180 <= longitude_deg <= 180 and -500 <= altitude_m <= 9000
-    ):
-        raise RecordingError(
-            f"{path} has core:geolocation [{longitude_deg}, {latitude_deg}, {altitude_m}] "
-            "outside longitude -180..180, latitude -90..90 degrees and altitude -500..9000 m; "
-            "GeoJSON puts the longitude first"
-        )
-    return latitude_deg, longitude_deg, altitude_m
-
-
 def _match_receiver(
     recording: Any, path: Path, scenario: ScenarioConfig, tolerance_m: float
 ) -> int:
 
     names = [receiver.name for receiver in scenario.receivers]
     name = recording.get_global_field(RECEIVER_KEY)
+    located = geolocation(recording, path)
     if name is not None:
         if name not in names:
             raise RecordingError(
                 f"{path} is from receiver {name!r}, which scenario {scenario.name!r} does not "
                 f"have; its receivers are {', '.join(names)}"
             )
+        if located is not None:
+            _check_named_place(scenario, names.index(name), located, path, tolerance_m)
         return names.index(name)
-    located = _geolocation(recording, path)
     if located is None:
         raise RecordingError(
             f"{path} names no receiver: add the global {RECEIVER_KEY!r} or a core:geolocation "
@@ -203,35 +165,75 @@ def _match_receiver(
     return nearest
 
 
+def _check_named_place(
+    scenario: ScenarioConfig,
+    index: int,
+    located: tuple[float, float, float],
+    path: Path,
+    tolerance_m: float,
+) -> None:
+    origin = network_origin(scenario.receivers)
+    where_m = geodetic_to_enu_m(*located, origin)
+    distance_m = float(np.linalg.norm(receivers_enu_m(scenario)[index] - where_m))
+    if distance_m > tolerance_m:
+        name = scenario.receivers[index].name
+        raise RecordingError(
+            f"{path} names receiver {name!r} but its {GEOLOCATION_KEY} lies {distance_m:,.0f} m "
+            f"from {name} (tolerance {tolerance_m:g} m); correct the name or the position"
+        )
+
+
 def _read_samples(
-    given: str | Path, feature_config: FeatureConfig, start_sample: int
+    given: str | Path,
+    feature_config: FeatureConfig,
+    start_sample: int,
+    carrier_frequency_hz: float | None,
 ) -> tuple[Any, Path, torch.Tensor]:
     """The recording, its metadata path and ``feature_config.n_samples`` IQ samples in
-    sqrt(mW) from ``start_sample``, after checking its type, channels, rate and length."""
+    sqrt(mW) from ``start_sample``, after checking its type, channels, rate, tuning and
+    length."""
     n = feature_config.n_samples
     path = _meta_path(given)
-    recording = _open(path)
+    recording = open_recording(path)
     datatype = recording.get_global_field(DATATYPE_KEY)
-    channels = int(recording.get_global_field(NUM_CHANNELS_KEY, 1))
+    channels = number_field(
+        recording, NUM_CHANNELS_KEY, path, default=1, minimum=1, maximum=4096, integer=True
+    )
     if datatype not in ACCEPTED_DATATYPES or channels != 1:
         raise RecordingError(
             f"{path} holds {datatype!r} samples in {channels} channel(s), "
             f"but rfloc needs one channel of complex float ({', '.join(ACCEPTED_DATATYPES)}); "
             "convert it, e.g. with sigmf's tools"
         )
-    rate_hz = float(recording.get_global_field(SAMPLE_RATE_KEY) or 0.0)
+    rate_hz = number_field(
+        recording, SAMPLE_RATE_KEY, path, default=None, minimum=1.0, maximum=1e12
+    )
     if not math.isclose(rate_hz, feature_config.sample_rate_hz, rel_tol=1e-9):
         raise RecordingError(
             f"{path} is sampled at {rate_hz:g} Hz but the features need "
             f"{feature_config.sample_rate_hz:g} Hz; resample all recordings to that rate"
         )
+    check_first_capture(
+        recording,
+        path,
+        sample_count=recording.sample_count,
+        sample_rate_hz=rate_hz,
+        carrier_frequency_hz=carrier_frequency_hz,
+    )
     if recording.sample_count < start_sample + n:
         raise RecordingError(
             f"{path} has {recording.sample_count} samples but the features need {n} "
             f"from sample {start_sample}; record longer or lower frames"
         )
     samples = np.asarray(recording.read_samples(start_sample, n), dtype=np.complex64)
-    offset_db = float(recording.get_global_field(POWER_OFFSET_KEY, 0.0))
+    offset_db = number_field(
+        recording,
+        POWER_OFFSET_KEY,
+        path,
+        default=0.0,
+        minimum=-MAX_POWER_OFFSET_DB,
+        maximum=MAX_POWER_OFFSET_DB,
+    )
     iq = torch.from_numpy(samples * np.float32(10.0 ** (offset_db / 20.0)))
     return recording, path, iq
 
@@ -250,7 +252,9 @@ def read_sigmf_recordings(
     iq = torch.zeros(scenario.n_receivers, feature_config.n_samples, dtype=torch.complex64)
     sources: list[Path | None] = [None] * scenario.n_receivers
     for given in paths:
-        recording, path, samples = _read_samples(given, feature_config, start_sample)
+        recording, path, samples = _read_samples(
+            given, feature_config, start_sample, scenario.carrier_frequency_hz
+        )
         receiver = _match_receiver(recording, path, scenario, location_tolerance_m)
         if sources[receiver] is not None:
             raise RecordingError(
@@ -290,9 +294,11 @@ def sigmf_to_set_input(
     feature_config: FeatureConfig | None = None,
     *,
     start_sample: int = 0,
+    carrier_frequency_hz: float | None = None,
 ) -> NetworkInput:
     """Input of a receiver-set model from one recording per receiver, each placed by its
-    ``core:geolocation`` (no scenario needed): any receivers, in any order."""
+    ``core:geolocation`` (no scenario needed): any receivers, in any order. With
+    ``carrier_frequency_hz``, recordings tuned elsewhere are refused."""
     feature_config = feature_config or FeatureConfig()
     if not paths:
         raise RecordingError("give at least one SigMF recording, one per receiver")
@@ -300,8 +306,10 @@ def sigmf_to_set_input(
     where: list[Receiver] = []
     sources: list[Path] = []
     for given in paths:
-        recording, path, samples = _read_samples(given, feature_config, start_sample)
-        located = _geolocation(recording, path)
+        recording, path, samples = _read_samples(
+            given, feature_config, start_sample, carrier_frequency_hz
+        )
+        located = geolocation(recording, path)
         if located is None:
             raise RecordingError(
                 f"{path} has no core:geolocation; a receiver-set model needs every receiver's "

@@ -109,7 +109,12 @@ def predict(
     if sigmf is not None and receiver_set and scenario is None:
         from rfloc_core.data.sigmf_io import sigmf_to_set_input
 
-        network = sigmf_to_set_input([Path(p) for p in sigmf], features)
+        trained_on = (runtime.info.scenario or {}).get("carrier_frequency_hz")
+        network = sigmf_to_set_input(
+            [Path(p) for p in sigmf],
+            features,
+            carrier_frequency_hz=trained_on if isinstance(trained_on, int | float) else None,
+        )
         outputs = runtime.run(
             network.spectrogram.numpy(), network.receivers_m.numpy(), network.online.numpy()
         )

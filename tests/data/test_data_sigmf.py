@@ -158,7 +158,7 @@ def test_a_receiver_set_input_needs_each_recordings_own_place(
     with pytest.raises(RecordingError, match="GeoJSON puts the longitude first"):
         sigmf_to_set_input(paths)
     _edit_meta(paths[1], **{"core:geolocation": {"type": "Point", "coordinates": ["x", 1]}})
-    with pytest.raises(RecordingError, match="expected numbers"):
+    with pytest.raises(RecordingError, match="coordinates are numbers"):
         sigmf_to_set_input(paths)
     _edit_meta(paths[1], **{"core:geolocation": None})
     with pytest.raises(RecordingError, match="has no core:geolocation"):
