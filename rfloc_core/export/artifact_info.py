@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +71,47 @@ class ArtifactInfo:
             raise ArtifactError(
                 f"{source} has malformed rfloc metadata ({error}); export the checkpoint again"
             ) from error
+
+    def check_graph(
+        self,
+        inputs: Sequence[tuple[str, Sequence[object]]],
+        outputs: Sequence[str],
+        source: str,
+    ) -> None:
+        """Raise ``ArtifactError`` unless the graph's real inputs ``(name, shape)`` and output
+        names are what this metadata describes: a file whose metadata was copied onto another
+        network, or whose outputs were cut, is refused before it gives wrong positions."""
+        if "position_m" not in outputs or (self.outputs and set(self.outputs) != set(outputs)):
+            raise ArtifactError(
+                f"{source} has outputs {list(outputs)} but its rfloc metadata says "
+                f"{list(self.outputs)} (position_m among them); the graph is not the model the "
+                "metadata describes, so export the checkpoint again"
+            )
+        wanted = 1 if self.receivers is not None else 3
+        shape = list(inputs[0][1]) if inputs else []
+        expected: list[object] = [
+            self.receivers if self.receivers is not None else None,
+            *self.input_size,
+        ]
+        fits = (
+            len(inputs) == wanted
+            and len(shape) == 4
+            and all(
+                not isinstance(got, int) or want is None or got == want
+                for got, want in zip(shape[1:], expected, strict=True)
+            )
+        )
+        if not fits:
+            described = (
+                f"(batch, {self.receivers}, {self.input_size[0]}, {self.input_size[1]})"
+                if self.receivers is not None
+                else f"(batch, receivers, {self.input_size[0]}, {self.input_size[1]}) and 2 more"
+            )
+            raise ArtifactError(
+                f"{source} takes inputs {[(name, list(dims)) for name, dims in inputs]} but its "
+                f"rfloc metadata describes {described}; the graph is not the model the metadata "
+                "describes, so export the checkpoint again"
+            )
 
     def check_input(
         self,

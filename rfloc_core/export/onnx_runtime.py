@@ -70,6 +70,11 @@ class OnnxModel:
         self.output_names = tuple(o.name for o in self.session.get_outputs())
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         self.info = ArtifactInfo.from_metadata(self.metadata, str(self.path))
+        self.info.check_graph(
+            [(i.name, i.shape) for i in self.session.get_inputs()],
+            self.output_names,
+            str(self.path),
+        )
         self._device = "cuda" if self.providers[0] != "CPUExecutionProvider" else "cpu"
 
     def run(
