@@ -8,10 +8,16 @@ user's, and the command stops before touching the folder.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from pathlib import Path
 
+from rfloc_core.atomic import write_text_atomic
 from rfloc_core.errors import RflocError
+
+RECORD_NAME = ".rfloc-files.json"
+"""In an output folder: the names of the entries rfloc wrote there."""
+_RECORD_FORMAT = "rfloc-files"
 
 
 class ForeignFilesError(RflocError):
@@ -60,3 +66,48 @@ def remove_owned(
     for entry in folder.iterdir():
         if entry.is_file() and (entry.name in names or is_temporary_of(entry.name, writers)):
             entry.unlink(missing_ok=True)
+
+
+def recorded_names(folder: Path) -> set[str]:
+    """The entries of ``folder`` that its record says rfloc wrote (the record included)."""
+    try:
+        record = json.loads((folder / RECORD_NAME).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return set()
+    if not isinstance(record, dict) or record.get("format") != _RECORD_FORMAT:
+        return set()
+    names = record.get("files")
+    if not isinstance(names, list):
+        return set()
+    return {RECORD_NAME} | {
+        name for name in names if isinstance(name, str) and name and Path(name).name == name
+    }
+
+
+def claim_output_folder(
+    folder: Path,
+    names: Collection[str],
+    purpose: str,
+    *,
+    overwrite: bool,
+    also_owned: Collection[str] = (),
+) -> None:
+    """Make ``folder`` ready for rfloc to write ``names`` into: refuse it if it holds entries
+    rfloc did not write (its record, or ``also_owned`` for folders written before records
+    were kept) unless ``overwrite``, then record ``names`` before any of them is written, so
+    a run killed half-way leaves a folder the next run recognises as its own."""
+    if folder.exists() and not folder.is_dir():
+        raise ForeignFilesError(f"{folder} is a file, but {purpose} needs a folder there")
+    folder.mkdir(parents=True, exist_ok=True)
+    owned = recorded_names(folder) | set(also_owned)
+    foreign = foreign_entries(folder, owned, temporaries_of=names)
+    if foreign and not overwrite:
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise ForeignFilesError(
+            f"{folder} holds files rfloc did not write ({', '.join(foreign[:3])}{more}); choose "
+            f"an empty or new folder for {purpose}, or pass --overwrite to let rfloc replace "
+            f"only the files it writes ({', '.join(sorted(names))}) and keep the rest"
+        )
+    recorded = sorted((recorded_names(folder) - {RECORD_NAME}) | set(names))
+    record = {"format": _RECORD_FORMAT, "files": recorded}
+    write_text_atomic(folder / RECORD_NAME, json.dumps(record, indent=2) + "\n")

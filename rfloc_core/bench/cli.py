@@ -89,6 +89,14 @@ def bench(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Show the live display.")
     ] = True,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Write into an --out that holds other files: rfloc replaces only its own "
+            "report files, cells/ and runs/, and keeps the rest.",
+        ),
+    ] = False,
 ) -> None:
     """Benchmark every installed backbone the suite selects: latency on each backend, and
     accuracy in metres after the same training budget, in one report.
@@ -104,10 +112,22 @@ def bench(
     results of several machines with `rfloc report`.
     """
     from rfloc_core.bench.config import load_suite
+    from rfloc_core.bench.report import REPORT_FILES, report_files_in
     from rfloc_core.bench.runner import run_suite
+    from rfloc_core.bench.store import CELLS_DIR, RUN_JSON, RUNS_DIR
+    from rfloc_core.owned_folder import claim_output_folder
 
     chosen = load_suite(suite, overrides or ())
     folder = out or Path("reports") / chosen.name
+    names = (*REPORT_FILES, CELLS_DIR, RUNS_DIR)
+    earlier_run = (folder / CELLS_DIR / RUN_JSON).is_file()
+    claim_output_folder(
+        folder,
+        names,
+        "the benchmark",
+        overwrite=overwrite,
+        also_owned=names if earlier_run else report_files_in(folder),
+    )
     run = run_suite(
         chosen,
         folder,
@@ -143,15 +163,31 @@ def report(
             "MLFLOW_TRACKING_URI is set).",
         ),
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Write into an --out that holds other files: rfloc replaces only its four "
+            "report files and keeps the rest.",
+        ),
+    ] = False,
 ) -> None:
     """Merge results from several machines or runs into one report (JSON, CSV, Markdown,
     HTML). Latency rows keep the machine that measured them; a later file's row for the same
     machine, model, backend and batch size replaces an earlier one."""
-    from rfloc_core.bench.report import write_report
+    from rfloc_core.bench.report import REPORT_FILES, report_files_in, write_report
     from rfloc_core.bench.results import load_results
     from rfloc_core.bench.results_merge import merge_results
+    from rfloc_core.owned_folder import claim_output_folder
 
     merged = merge_results([load_results(path) for path in results])
+    claim_output_folder(
+        out,
+        REPORT_FILES,
+        "the merged report",
+        overwrite=overwrite,
+        also_owned=report_files_in(out) if out.is_dir() else (),
+    )
     files = write_report(merged, out)
     console = wide_console()
     for path in files:

@@ -35,6 +35,21 @@ RESULTS_JSON = "results.json"
 RESULTS_CSV = "results.csv"
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
+REPORT_FILES = (RESULTS_JSON, RESULTS_CSV, REPORT_MD, REPORT_HTML)
+
+
+def report_files_in(folder: Path) -> tuple[str, ...]:
+    """The report files of ``folder`` when it holds an rfloc report written before folders
+    kept a record of their files (its results.json reads as rfloc results), else none."""
+    from rfloc_core.bench.results import load_results
+    from rfloc_core.errors import RflocError
+
+    try:
+        load_results(folder / RESULTS_JSON)
+    except RflocError:
+        return ()
+    return REPORT_FILES
+
 
 CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("model", "model"),

@@ -20,6 +20,7 @@ from rfloc_core.errors import RflocError
 
 CELLS_DIR = "cells"
 RUN_JSON = "run.json"
+RUNS_DIR = "runs"
 
 
 class BenchStoreError(RflocError):
@@ -43,7 +44,7 @@ class CellStore:
 
     def run_dir(self, model: str, seed: int) -> Path:
         """The training run folder of one accuracy cell."""
-        return self.out_dir / "runs" / f"{_safe(model)}-seed{seed}"
+        return self.out_dir / RUNS_DIR / f"{_safe(model)}-seed{seed}"
 
     def start(self, run: dict[str, Any], *, resume: bool) -> dict[str, Any]:
         """Begin a run, or on ``resume`` continue the one stored; returns the stored run."""

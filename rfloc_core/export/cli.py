@@ -40,6 +40,14 @@ def export(
         str | None,
         typer.Option("--exporter", help="torch.onnx exporter: dynamo (default) or legacy."),
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace an --out file that rfloc did not write (an earlier rfloc export is "
+            "replaced without it).",
+        ),
+    ] = False,
 ) -> None:
     """Export a checkpoint and validate it against PyTorch.
 
@@ -51,8 +59,10 @@ def export(
     """
     from rfloc_core.checkpoint import load_checkpoint
     from rfloc_core.errors import RflocError
+    from rfloc_core.export.targets import check_export_target
     from rfloc_core.registry import get_registry
 
+    check_export_target(out, overwrite=overwrite)
     spec = get_registry().exporter(format)
     missing = spec.unavailable_reason()
     if missing is not None:
