@@ -33,13 +33,12 @@ def foreign_entries(
     folder: Path, owned: Collection[str], temporaries_of: Collection[str] = ()
 ) -> list[str]:
     """Names in ``folder`` that are neither in ``owned`` nor temporaries of ``owned`` or of
-    ``temporaries_of``, sorted. A sub-folder is always foreign: rfloc writes none inside the
-    folders it owns."""
+    ``temporaries_of``, sorted. A sub-folder is foreign unless ``owned`` names it."""
     writers = {*owned, *temporaries_of}
     return sorted(
         entry.name
         for entry in folder.iterdir()
-        if entry.is_dir() or (entry.name not in owned and not is_temporary_of(entry.name, writers))
+        if entry.name not in owned and (entry.is_dir() or not is_temporary_of(entry.name, writers))
     )
 
 
