@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rfloc_core.data.errors import ConfigError
 from rfloc_core.data.presets import DEFAULT_PRESET as DEFAULT_SCENARIO
 from rfloc_core.data.validation import validate_config
 from rfloc_core.packaged_presets import read_preset_or_file, toml_preset_names
@@ -30,7 +31,9 @@ class LatencyProtocol(_Strict):
     device: Literal["cpu", "cuda", "auto"] = Field(
         default="auto", description="auto: cuda when torch sees a GPU, else cpu"
     )
-    batch_sizes: tuple[int, ...] = Field(default=(1, 8), min_length=1, description="samples")
+    batch_sizes: tuple[Annotated[int, Field(ge=1, le=65_536)], ...] = Field(
+        default=(1, 8), min_length=1, description="samples, each from 1 to 65536"
+    )
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
     threads: int = Field(default=0, ge=0, le=1024, description="CPU threads; 0: all cores")
     warmup_iterations: int = Field(default=10, ge=0, le=100_000, description="untimed calls")
@@ -159,4 +162,20 @@ def load_suite(name_or_path: str | Path, overrides: Iterable[str] = ()) -> Bench
     data = read_preset_or_file(SUITE_PACKAGE, name_or_path, "benchmark")
     data = apply_model_overrides(BenchConfig, data, overrides)
     source = str(name_or_path) + (f" with overrides {' '.join(overrides)}" if overrides else "")
-    return validate_config(BenchConfig, data, source)
+    suite = validate_config(BenchConfig, data, source)
+    _check_backends(suite, source)
+    return suite
+
+
+def _check_backends(suite: BenchConfig, source: str) -> None:
+    """Every backend is a built-in runtime or an installed plugin's exporter."""
+    from rfloc_core.bench.backends import BUILTIN_BACKENDS
+    from rfloc_core.registry import get_registry
+
+    known = [*BUILTIN_BACKENDS, *(spec.name for spec in get_registry().exporters())]
+    for backend in suite.latency.backends:
+        if backend not in known:
+            raise ConfigError(
+                f"{source}: field latency.backends has {backend!r}, which is no backend here; "
+                f"the backends are {', '.join(dict.fromkeys(known))}"
+            )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import types
+import typing
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypedDict
@@ -256,6 +258,10 @@ def required_keys(typed_dict: type) -> tuple[str, ...]:
 
 
 _ENVIRONMENT_KEYS = required_keys(Environment)
+_ROW_HINTS: dict[str, dict[str, Any]] = {
+    "latency": typing.get_type_hints(MachineLatencyRow),
+    "accuracy": typing.get_type_hints(AccuracyRow),
+}
 
 
 def _checked_mapping(value: object, where: str, source: str) -> dict[str, Any]:
@@ -297,3 +303,43 @@ def _check_rows(mapping: Mapping[str, Any], key: str, required: Sequence[str], s
     for index, row in enumerate(rows):
         where = f"{key} row {index}"
         _require_keys(_checked_mapping(row, where, source), required, where, source)
+        _check_scalar_types(row, _ROW_HINTS[key], where, source)
+
+
+def _scalar_kinds(hint: Any) -> tuple[type, ...] | None:
+    """The JSON types a scalar hint allows (``float | None`` -> int, float, None), or None for
+    hints that are not plain scalars (lists, objects, literals), which are not checked here."""
+    arguments = (
+        typing.get_args(hint)
+        if typing.get_origin(hint) in (types.UnionType, typing.Union)
+        else (hint,)
+    )
+    kinds: list[type] = []
+    for argument in arguments:
+        if argument is type(None):
+            kinds.append(type(None))
+        elif argument is float:
+            kinds += [int, float]
+        elif argument in (int, str, bool):
+            kinds.append(argument)
+        else:
+            return None
+    return tuple(kinds)
+
+
+def _check_scalar_types(
+    row: Mapping[str, Any], hints: Mapping[str, Any], where: str, source: str
+) -> None:
+    for key, value in row.items():
+        kinds = _scalar_kinds(hints[key]) if key in hints else None
+        if kinds is None:
+            continue
+        wrong_bool = isinstance(value, bool) and bool not in kinds
+        if wrong_bool or not isinstance(value, kinds):
+            expected = " or ".join(
+                "null" if kind is type(None) else kind.__name__ for kind in kinds
+            )
+            raise BenchResultsError(
+                f"expected {expected} for {key!r} in {where} of {source}, got {value!r}; rerun "
+                "the benchmark to rewrite it"
+            )

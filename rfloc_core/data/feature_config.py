@@ -16,6 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rfloc_core.contract import DEFAULT_INPUT_SIZE
 from rfloc_core.data.validation import load_toml_config
 
+MAX_STFT_BYTES_PER_RECEIVER = 2**30
+"""One receiver's spectrogram of one sample may take up to 1 GiB: far beyond any useful front
+end (the default takes 64 KiB), and a size checked before anything is allocated."""
+
 
 class FeatureConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -52,7 +56,19 @@ class FeatureConfig(BaseModel):
             )
         if self.hop_samples > self.fft_size_samples:
             raise ValueError("hop_samples must not exceed fft_size_samples")
+        if self.stft_bytes_per_receiver > MAX_STFT_BYTES_PER_RECEIVER:
+            raise ValueError(
+                f"frames x fft_size_samples = {self.frames} x {self.fft_size_samples} needs "
+                f"{self.stft_bytes_per_receiver / 2**30:,.1f} GiB per receiver for one sample "
+                f"(at most {MAX_STFT_BYTES_PER_RECEIVER / 2**30:g} GiB); lower frames or "
+                "fft_size_samples"
+            )
         return self
+
+    @property
+    def stft_bytes_per_receiver(self) -> int:
+        """Memory of one receiver's complex64 spectrogram for one sample, before mel pooling."""
+        return self.frames * self.fft_size_samples * 8
 
     @property
     def n_samples(self) -> int:

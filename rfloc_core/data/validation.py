@@ -80,7 +80,7 @@ def describe_validation_error(
     loc = tuple(first["loc"])
     path = ".".join(str(part) for part in loc) or "(top level)"
     more = len(error.errors()) - 1
-    tail = f" ({more} more problem{'s' if more > 1 else ''} follow)" if more else ""
+    tail = f" ({more} more problem{'s follow' if more > 1 else ' follows'})" if more else ""
     if first["type"] == "extra_forbidden":
         holder = _field_info(model, loc[:-1]) if len(loc) > 1 else None
         parent = _unwrap(holder.annotation) if holder is not None else model

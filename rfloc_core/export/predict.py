@@ -60,6 +60,11 @@ def _features(info: Any) -> FeatureConfig:
     return FeatureConfig(mel_bins=mel_bins, frames=frames)
 
 
+PREDICT_BATCH = 256
+"""Simulated samples per model call: memory stays bounded however many are asked for."""
+MAX_SIMULATED_PREDICTIONS = 1_000_000
+
+
 def positions_from_outputs(
     outputs: dict[str, np.ndarray], origin: EnuOrigin, truth_m: np.ndarray | None = None
 ) -> list[Prediction]:
@@ -140,11 +145,19 @@ def predict(
     assert simulate is not None
     if simulate < 1:
         raise ConfigError(f"--simulate needs at least 1 sample, got {simulate}")
+    if simulate > MAX_SIMULATED_PREDICTIONS:
+        raise ConfigError(
+            f"--simulate {simulate:,} is more than the {MAX_SIMULATED_PREDICTIONS:,} predictions "
+            "a table holds; use `rfloc evaluate --n` for accuracy over many samples"
+        )
     dataset = SyntheticDataset(chosen, simulate, split_seed(seed, "test"), features)
-    items = dataset.batch(range(simulate))
-    extra = [items["receivers_m"].numpy(), items["online"].numpy()] if receiver_set else []
-    outputs = runtime.run(items["features"].numpy(), *extra)
-    return positions_from_outputs(outputs, origin, items["position_m"].double().numpy())
+    rows: list[Prediction] = []
+    for start in range(0, simulate, PREDICT_BATCH):
+        items = dataset.batch(range(start, min(start + PREDICT_BATCH, simulate)))
+        extra = [items["receivers_m"].numpy(), items["online"].numpy()] if receiver_set else []
+        outputs = runtime.run(items["features"].numpy(), *extra)
+        rows += positions_from_outputs(outputs, origin, items["position_m"].double().numpy())
+    return rows
 
 
 def _network_m(scenario: ScenarioConfig) -> np.ndarray:
