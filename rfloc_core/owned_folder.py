@@ -107,6 +107,7 @@ def claim_output_folder(
             f"an empty or new folder for {purpose}, or pass --overwrite to let rfloc replace "
             f"only the files it writes ({', '.join(sorted(names))}) and keep the rest"
         )
+    remove_owned(folder, (), temporaries_of=names)
     recorded = sorted((recorded_names(folder) - {RECORD_NAME}) | set(names))
     record = {"format": _RECORD_FORMAT, "files": recorded}
     write_text_atomic(folder / RECORD_NAME, json.dumps(record, indent=2) + "\n")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from rfloc_core.export.errors import ArtifactError
+from rfloc_core.owned_folder import remove_owned
 
 
 def _written_by_rfloc(path: Path) -> bool:
@@ -26,7 +27,8 @@ def _written_by_rfloc(path: Path) -> bool:
 
 
 def check_export_target(out: Path, *, overwrite: bool) -> None:
-    """Refuse a folder, and a file rfloc did not write unless ``overwrite``."""
+    """Refuse a folder, and a file rfloc did not write unless ``overwrite``; remove what an
+    earlier export to ``out`` that was killed left half-written beside it."""
     if out.is_dir():
         raise ArtifactError(
             f"--out {out} is a folder; give the file to write, e.g. {out / 'model.onnx'}"
@@ -36,3 +38,5 @@ def check_export_target(out: Path, *, overwrite: bool) -> None:
             f"--out {out} exists and was not written by rfloc export; choose a new file name, "
             "or pass --overwrite to replace it"
         )
+    if out.parent.is_dir():
+        remove_owned(out.parent, (), temporaries_of=(out.name, out.name + ".json"))

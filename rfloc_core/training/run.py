@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,14 +118,32 @@ def latest_run(output_dir: Path) -> Path:
 
 
 def _failed_before_any_save(run_dir: Path) -> bool:
-    """A run folder holding only the run.json of a run that failed before it saved anything:
-    starting again there replaces nothing but rfloc's own record."""
+    """A run folder holding only the run.json of a run that failed, or was killed, before it
+    saved anything: starting again there replaces nothing but rfloc's own record."""
     if {entry.name for entry in run_dir.iterdir()} != {RUN_JSON}:
         return False
     try:
-        return _read_run(run_dir).get("status") == "failed"
+        stored = _read_run(run_dir)
     except RunFolderError:
         return False
+    return stored.get("status") == "failed" or (
+        stored.get("status") == "running" and not process_alive(stored)
+    )
+
+
+def process_alive(stored: dict[str, Any]) -> bool:
+    """Whether the process a run.json names (``pid`` on ``host``) may still be running: True
+    unless it is on this host and gone."""
+    pid, host = stored.get("pid"), stored.get("host")
+    if not isinstance(pid, int) or host != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _new_run_dir(config: TrainConfig, run_dir: Path | None) -> Path:

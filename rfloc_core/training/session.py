@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import datetime
 import math
+import os
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,7 +119,12 @@ def run_training(
                 resume_run_id=stored.get("mlflow_run_id") if resume else None,
             )
         record = stored or {"config": config.model_dump(mode="json"), "started_utc": _now()}
-        record |= {"status": "running", "run_dir": str(run_dir)}
+        record |= {
+            "status": "running",
+            "run_dir": str(run_dir),
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+        }
         if tracker is not None:
             record |= {"mlflow_run_id": tracker.run_id, "tracking_uri": tracker.tracking_uri}
         write_run(run_dir, record)

@@ -1,0 +1,126 @@
+"""Writers killed at a random moment: what they write is the old state or the new one, never
+half of either, and the same command run again finishes without manual cleanup."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rfloc_core.data.disk_dataset import DiskDataset
+from tests.cli_runner import run_rfloc
+
+KILL_POINTS = 3
+"""Random kill moments per writer, from a fixed seed so that a failure reproduces."""
+QUICK_RESULTS = Path(__file__).parents[2] / "benchmarks" / "results" / "quick" / "results.json"
+URBAN_RESULTS = Path(__file__).parents[2] / "benchmarks" / "results" / "urban" / "results.json"
+
+
+def _run(args: list[str], site: Path | None = None) -> float:
+    started = time.monotonic()
+    result = run_rfloc(*args, site=site)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return time.monotonic() - started
+
+
+def _kill_at(args: list[str], seconds: float, site: Path | None = None) -> None:
+    """Run ``rfloc args`` and SIGKILL it after ``seconds`` unless it finished before."""
+    environment = dict(os.environ)
+    if site is not None:
+        environment["PYTHONPATH"] = os.pathsep.join([str(site), environment.get("PYTHONPATH", "")])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rfloc_core", *args],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.01)
+    if process.poll() is None:
+        process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+def _kill_moments(full_s: float) -> list[float]:
+    rng = random.Random(20261202)
+    return [rng.uniform(0.2, full_s) for _ in range(KILL_POINTS)]
+
+
+def _dataset(folder: Path) -> tuple[int, int] | str:
+    try:
+        dataset = DiskDataset(folder)
+    except Exception as error:
+        return f"unreadable: {error}"
+    listed = {"manifest.json", *(shard["file"] for shard in dataset.manifest["shards"])}
+    extra = sorted({path.name for path in folder.iterdir()} - listed)
+    return (dataset.seed, len(dataset)) if not extra else f"leftovers {extra}"
+
+
+def test_a_killed_simulate_leaves_the_old_dataset_or_the_new(tmp_path: Path) -> None:
+    out = str(tmp_path / "data")
+    old = ["simulate", "--n", "64", "--seed", "1", "--shard-size", "16", "--out", out]
+    new = ["simulate", "--n", "1024", "--seed", "2", "--shard-size", "64", "--out", out]
+    full_s = _run([*new, "--overwrite"])
+    for moment in _kill_moments(full_s):
+        _run([*old, "--overwrite"])
+        assert _dataset(Path(out)) == (1, 64)
+        _kill_at([*new, "--overwrite"], moment)
+        assert _dataset(Path(out)) in ((1, 64), (2, 1024))
+        _run([*new, "--overwrite"])
+        assert _dataset(Path(out)) == (2, 1024)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+
+
+def _report_files(folder: Path) -> tuple[str, ...]:
+    names = ("results.json", "results.csv", "report.md", "report.html")
+    return tuple(_digest(folder / name) for name in names)
+
+
+def test_a_killed_report_leaves_each_file_old_or_new(tmp_path: Path) -> None:
+    out = tmp_path / "merged"
+    old = ["report", str(QUICK_RESULTS), "--out", str(out), "--no-tracking"]
+    new = ["report", str(QUICK_RESULTS), str(URBAN_RESULTS), "--out", str(out), "--no-tracking"]
+    full_s = _run(new)
+    new_files = _report_files(out)
+    _run(old)
+    old_files = _report_files(out)
+    for moment in _kill_moments(full_s):
+        _run(old)
+        _kill_at(new, moment)
+        now = zip(_report_files(out), old_files, new_files, strict=True)
+        assert all(file in (before, after) for file, before, after in now)
+        _run(new)
+        assert _report_files(out) == new_files
+
+
+def test_a_killed_export_leaves_the_old_file_or_the_new(
+    checkpoint: Path, toy_site: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "model.onnx"
+    command = ["export", str(checkpoint), "--out", str(out)]
+    full_s = _run(command, toy_site)
+    for moment in _kill_moments(full_s):
+        _kill_at(command, moment, toy_site)
+        assert _is_whole_onnx(out)
+        _run(command, toy_site)
+        assert _is_whole_onnx(out)
+        assert not [path.name for path in tmp_path.iterdir() if path.name.endswith(".tmp")]
+
+
+def _is_whole_onnx(path: Path) -> bool:
+    import onnx
+
+    try:
+        onnx.checker.check_model(onnx.load(str(path)))
+    except Exception:
+        return False
+    return True
