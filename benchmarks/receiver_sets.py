@@ -6,8 +6,8 @@ on networks it never saw, beside the RSS MLE and the Cramér–Rao bound of each
 [--train-override KEY=VALUE] [--scenario NAME_OR_TOML] [--out DIR]``
 
 The set model trains on ``--scenario``, by default ``rss-random-networks`` (a new network of 3
-to 12 stations every sample, rss-ideal's propagation). It is then tested on the same kind of held-out set three
-ways, each beside the RSS MLE and the bound of that network:
+to 12 stations every sample, rss-ideal's propagation). It is then tested on the same kind of
+held-out set three ways, each beside the RSS MLE and the bound of that network:
 
 - a 5-station network drawn from ``--network-seed``, which no training sample drew;
 - rss-ideal's own 7 vhf-rural stations, beside a fixed-network (channel) model trained on

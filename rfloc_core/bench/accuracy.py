@@ -9,12 +9,9 @@ reference row per baseline.
 
 from __future__ import annotations
 
-import logging
 import shutil
 import time
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +28,7 @@ from rfloc_core.bench.held_out import (
 from rfloc_core.bench.results import AccuracyRow, Calibration, ErrorCdf
 from rfloc_core.data.metrics import mahalanobis2, position_errors_m, summarize_errors
 from rfloc_core.evaluation.plots import coverage_curve
+from rfloc_core.training.quiet import quiet_training
 
 if TYPE_CHECKING:
     from rfloc_core.data.scenario import ScenarioConfig
@@ -113,23 +111,6 @@ def training_overrides(
     if device.type == "cuda":
         overrides += ["accelerator=gpu", "precision=auto"]
     return overrides
-
-
-@contextmanager
-def quiet_training() -> Iterator[None]:
-    """Lightning's start-up lines and warnings held back, so the live display stays readable;
-    errors still raise."""
-    loggers = [logging.getLogger(name) for name in ("lightning", "lightning.pytorch")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
 
 
 def train_model(

@@ -20,7 +20,7 @@ from rfloc_core.checkpoint import load_checkpoint, save_checkpoint
 from rfloc_core.data.errors import ConfigError
 from rfloc_core.data.feature_config import FeatureConfig
 from rfloc_core.data.scenario import ScenarioConfig, load_scenario
-from rfloc_core.errors import first_line
+from rfloc_core.errors import RflocError, first_line
 from rfloc_core.evaluation.evaluate import evaluate_samples
 from rfloc_core.evaluation.report import write_report
 from rfloc_core.evaluation.summary import Evaluation
@@ -39,6 +39,7 @@ from rfloc_core.training.callbacks import (
 from rfloc_core.training.config import TrainConfig
 from rfloc_core.training.data_module import SyntheticDataModule
 from rfloc_core.training.module import MONITOR, LocalizationModule
+from rfloc_core.training.quiet import quiet_training
 from rfloc_core.training.run import (
     EVALUATION_DIR,
     LAST_DIR,
@@ -110,7 +111,7 @@ def run_training(
         )
     tracker = None
     if launching:
-        with _lightning_settings(config):
+        with _lightning_settings(config), quiet_training():
             _trainer(config, run_dir, [], by_steps=False, progress=False)
         if tracking:
             tracker = RunTracker.start(
@@ -141,7 +142,8 @@ def run_training(
             reason = "interrupted" if isinstance(error, KeyboardInterrupt) else first_line(error)
             write_run(run_dir, record | {"status": "failed", "error": reason})
         if tracker is not None:
-            tracker.finish("FAILED")
+            with contextlib.suppress(RflocError):
+                tracker.finish("FAILED")
         raise
     if result is None:
         return None

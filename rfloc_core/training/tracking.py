@@ -18,6 +18,8 @@ from typing import Any
 import lightning
 import torch
 
+from rfloc_core.errors import RflocError, first_line
+
 EXPERIMENT = "rfloc"
 """Experiment name used unless the caller names another."""
 
@@ -61,12 +63,45 @@ def environment() -> dict[str, str]:
     return tags
 
 
+class TrackingError(RflocError):
+    """The MLflow tracking store stopped answering or refused a request."""
+
+
+class _Answering:
+    """Calls of an MLflow client whose failures (a server gone, a refused request) become one
+    ``TrackingError`` naming the tracking URI."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.tracking_uri = client.tracking_uri
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            from mlflow.exceptions import MlflowException
+            from requests.exceptions import RequestException
+
+            try:
+                return method(*args, **kwargs)
+            except (MlflowException, RequestException, OSError) as error:
+                if getattr(error, "error_code", None) == "RESOURCE_ALREADY_EXISTS":
+                    raise
+                raise TrackingError(
+                    f"the MLflow tracking store {self.tracking_uri} failed on {name} "
+                    f"({first_line(error)[:300]}); the run's files on disk are intact: resume "
+                    "it with --resume once the store answers, or train with --no-tracking"
+                ) from error
+
+        return call
+
+
 class RunTracker:
     """One MLflow run, new or resumed, with a client bound to the current tracking URI."""
 
     def __init__(self, run_id: str, client: Any) -> None:
         self.run_id = run_id
-        self.client = client
+        self.client = client if isinstance(client, _Answering) else _Answering(client)
 
     @classmethod
     def start(
@@ -81,7 +116,7 @@ class RunTracker:
 
         # A new local store announces its table creation at INFO; rfloc's own lines suffice.
         logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
-        client = MlflowClient(mlflow.get_tracking_uri())
+        client = _Answering(MlflowClient(mlflow.get_tracking_uri()))
         if resume_run_id is not None:
             client.update_run(resume_run_id, status="RUNNING")
             return cls(resume_run_id, client)
