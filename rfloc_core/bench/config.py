@@ -168,14 +168,19 @@ def load_suite(name_or_path: str | Path, overrides: Iterable[str] = ()) -> Bench
 
 
 def _check_backends(suite: BenchConfig, source: str) -> None:
-    """Every backend is a built-in runtime or an installed plugin's exporter."""
+    """A backend name that is not known here but is one letter or so from a known one is a
+    typo, refused at load. Other unknown names stay: a suite may name a plugin's exporter that
+    another machine has, and its rows here say it is not installed."""
+    import difflib
+
     from rfloc_core.bench.backends import BUILTIN_BACKENDS
     from rfloc_core.registry import get_registry
 
-    known = [*BUILTIN_BACKENDS, *(spec.name for spec in get_registry().exporters())]
+    known = list(dict.fromkeys([*BUILTIN_BACKENDS, *(s.name for s in get_registry().exporters())]))
     for backend in suite.latency.backends:
-        if backend not in known:
+        close = difflib.get_close_matches(backend, known, n=1, cutoff=0.8)
+        if backend not in known and close:
             raise ConfigError(
                 f"{source}: field latency.backends has {backend!r}, which is no backend here; "
-                f"the backends are {', '.join(dict.fromkeys(known))}"
+                f"did you mean {close[0]!r}? The backends here are {', '.join(known)}"
             )

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -237,7 +238,9 @@ def svg(figure: Figure, prefix: str) -> str:
     """The figure as an ``<svg>`` element to inline in HTML: no XML prologue, namespaces,
     comments or metadata, and its ids prefixed so that several plots on a page never clash."""
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata=_NO_SVG_METADATA)
+    # A fixed salt for the ids matplotlib hashes, so the same results give the same page.
+    with matplotlib.rc_context({"svg.hashsalt": "rfloc"}):
+        figure.savefig(buffer, format="svg", metadata=_NO_SVG_METADATA)
     text = buffer.getvalue()
     element = _SVG_COMMENT.sub("", text[text.index("<svg") :])
     element = _SVG_NAMESPACE.sub("", element).replace("xlink:href=", "href=")

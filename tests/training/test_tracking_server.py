@@ -96,11 +96,11 @@ def test_a_run_is_read_back_from_a_tracking_server(
 
 def test_a_server_killed_mid_run_leaves_one_line_and_an_intact_checkpoint(
     plugin_site: PluginSite,
+    toy_registry: object,
     tracking_server: tuple[str, subprocess.Popen[bytes]],
     tmp_path: Path,
 ) -> None:
     uri, server = tracking_server
-    plugin_site.install_toy()
     config = write_toy_config(tmp_path, epochs=400)
     run_dir = tmp_path / "run"
     environment = dict(os.environ) | {
