@@ -27,6 +27,12 @@ def print_evaluation(evaluation: Evaluation, console: Console, title: str) -> No
     for row in cells:
         table.add_row(*row)
     console.print(table)
+    if not evaluation.observable:
+        console.print(
+            "[yellow]warning:[/] the receivers' geometry leaves the position unobservable on "
+            "these samples (the Cramér–Rao bound is infinite), so no estimator's error is "
+            "bounded and RMSE/CRB is undefined; spread the receivers out or add some"
+        )
 
 
 def evaluate(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +51,11 @@ class Evaluation:
     context: dict[str, Any] = field(default_factory=dict)
     """Where the numbers come from: checkpoint, scenario, seed, split."""
 
+    @property
+    def observable(self) -> bool:
+        """Whether the receivers' geometry bounds the position error at all."""
+        return math.isfinite(self.crb_rmse_m)
+
     def row(self, name: str) -> EstimatorRow:
         return next(row for row in self.rows if row.name == name)
 
@@ -62,9 +68,17 @@ class Evaluation:
         }
 
 
+UNOBSERVABLE_BOUND_M = 1e9
+"""A Cramér–Rao bound beyond a million kilometres is round-off on a singular information
+matrix: the receivers' geometry leaves the position unobservable."""
+
+
 def _finite_bound(crb_covariance_m2: torch.Tensor) -> float:
+    """The bound's RMSE over the samples where it is finite; inf where the geometry leaves
+    the position unobservable."""
     finite = torch.isfinite(crb_covariance_m2).all(dim=(1, 2))
-    return rmse_bound_m(crb_covariance_m2[finite]) if bool(finite.any()) else float("inf")
+    bound = rmse_bound_m(crb_covariance_m2[finite]) if bool(finite.any()) else math.inf
+    return bound if bound <= UNOBSERVABLE_BOUND_M else math.inf
 
 
 def summarize(estimates: SampleEstimates, context: dict[str, Any] | None = None) -> Evaluation:
@@ -110,12 +124,12 @@ def table_rows(evaluation: Evaluation) -> tuple[list[str], list[list[str]]]:
             [
                 row.name,
                 *(f"{v:,.0f}" for v in (e.mean_m, e.median_m, e.p68_m, e.p95_m, e.rmse_m)),
-                f"{row.ratio_to_crb:.2f}",
+                f"{row.ratio_to_crb:.2f}" if evaluation.observable else "—",
                 f"{cal.inside_1sigma:.1%}" if cal else "",
                 f"{cal.inside_2sigma:.1%}" if cal else "",
                 f"{row.nll_mean:.2f}" if row.nll_mean is not None else "",
             ]
         )
-    bound = evaluation.crb_rmse_m
-    cells.append(["Cramér–Rao bound", "", "", "", "", f"{bound:,.0f}", "1.00", "", "", ""])
+    bound = f"{evaluation.crb_rmse_m:,.0f}" if evaluation.observable else "unobservable"
+    cells.append(["Cramér–Rao bound", "", "", "", "", bound, "1.00", "", "", ""])
     return columns, cells

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.bad_inputs.conftest import Case, assert_refused_in_one_line
+from tests.cli_runner import run_rfloc
 from tests.data.test_data_config import PRESET_FOLDER
 from tests.training.toy_run import write_toy_config
 
@@ -80,3 +81,28 @@ def test_configs_and_options(case: Case, checkpoint: Path, toy_site: Path, tmp_p
     workspace.mkdir()
     args = case.make(workspace, checkpoint)
     assert_refused_in_one_line(args, tmp_path, case.names, toy_site)
+
+
+def test_a_network_at_one_point_is_reported_unobservable(
+    checkpoint: Path, toy_site: Path, tmp_path: Path
+) -> None:
+    """Class 4: a degenerate network is evaluated with a warning, and its bound is shown as
+    unobservable instead of a number such as 1e12 m."""
+    text = (PRESET_FOLDER / "vhf-rural.toml").read_text(encoding="utf-8")
+    head, *stations = text.split("[[receivers]]")
+    first = stations[0].splitlines()
+    place = [line for line in first if line.startswith(("latitude_deg", "longitude_deg"))]
+    same = []
+    for station in stations:
+        kept = [line for line in station.splitlines() if not line.startswith(tuple(place))]
+        kept = [line for line in kept if not line.startswith(("latitude_deg", "longitude_deg"))]
+        same.append("\n".join([*kept[:2], *place, *kept[2:]]))
+    path = tmp_path / "one-point.toml"
+    path.write_text(head + "".join(f"[[receivers]]{station}\n" for station in same))
+    result = run_rfloc(
+        "evaluate", str(checkpoint), "--scenario", str(path), "--n", "8",
+        "--out", str(tmp_path / "evaluation"), site=toy_site, env={"COLUMNS": "200"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "unobservable" in result.stdout
+    assert "warning: the receivers' geometry leaves the position unobservable" in result.stdout
