@@ -109,6 +109,8 @@ def run_training(
             f"{run_dir} has no resume state ({RESUME_DIR}/{RESUME_STATE}): it was killed before "
             "its first save; start it again without --resume"
         )
+    if resume and launching:
+        _check_resume_state(resume_state)
     tracker = None
     if launching:
         with _lightning_settings(config), quiet_training():
@@ -250,6 +252,21 @@ class _Fitted:
     curve: LearningCurve
     timer: StepTimer
     prior_m: tuple[float, float]
+
+
+def _check_resume_state(path: Path) -> None:
+    """The resume state must load as weights only, as Lightning will load it: a file that was
+    changed, truncated or replaced is one line before any training starts."""
+    import pickle
+
+    try:
+        torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as error:
+        raise RunFolderError(
+            f"{path} cannot be loaded as weights only ({first_line(error)[:200]}): it was "
+            "changed, cut short or replaced after rfloc saved it; start the run again without "
+            "--resume, in a new --run-dir"
+        ) from None
 
 
 def _patience_callback(config: TrainConfig) -> EarlyStopping | None:

@@ -49,3 +49,24 @@ def test_a_run_killed_before_its_first_save_can_start_again(tmp_path: Path) -> N
     (run_dir / RUN_JSON).write_text(json.dumps(gone | {"config": {}}))
     result = train(config, ["max_steps=2"], run_dir=run_dir, progress=False, tracking=False)
     assert result is not None and result.steps_completed == 2
+
+
+class _Foreign:
+    """Any class: a weights-only load refuses to build it."""
+
+
+def test_a_tampered_resume_state_is_one_line(tmp_path: Path) -> None:
+    import pickle
+
+    from rfloc_core.training.callbacks import RESUME_DIR, RESUME_STATE
+    from rfloc_core.training.run import RunFolderError
+
+    config = write_toy_config(tmp_path)
+    run_dir = tmp_path / "run"
+    train(config, ["max_steps=6"], run_dir=run_dir, progress=False, tracking=False)
+    state = run_dir / RESUME_DIR / RESUME_STATE
+    assert state.is_file()
+    state.write_bytes(pickle.dumps({"state_dict": _Foreign()}))
+    with pytest.raises(RunFolderError, match="cannot be loaded as weights only") as raised:
+        train(config, ["max_steps=6"], run_dir=run_dir, resume=True, progress=False)
+    assert "\n" not in str(raised.value)
