@@ -42,17 +42,19 @@ def foreign_entries(
     )
 
 
+def _first_few(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
 def refuse_foreign(
     folder: Path, owned: Collection[str], purpose: str, temporaries_of: Collection[str] = ()
 ) -> None:
     """Raise ``ForeignFilesError`` when ``folder`` holds entries rfloc did not write."""
     foreign = foreign_entries(folder, owned, temporaries_of)
     if foreign:
-        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
-        shown = ", ".join(foreign[:3]) + more
         raise ForeignFilesError(
-            f"{folder} holds files rfloc did not write ({shown}); rfloc never replaces or "
-            f"deletes those, so choose an empty or new folder for {purpose}"
+            f"{folder} holds files rfloc did not write ({_first_few(foreign)}); rfloc never "
+            f"replaces or deletes those, so choose an empty or new folder for {purpose}"
         )
 
 
@@ -101,9 +103,8 @@ def claim_output_folder(
     owned = recorded_names(folder) | set(also_owned)
     foreign = foreign_entries(folder, owned, temporaries_of=names)
     if foreign and not overwrite:
-        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
         raise ForeignFilesError(
-            f"{folder} holds files rfloc did not write ({', '.join(foreign[:3])}{more}); choose "
+            f"{folder} holds files rfloc did not write ({_first_few(foreign)}); choose "
             f"an empty or new folder for {purpose}, or pass --overwrite to let rfloc replace "
             f"only the files it writes ({', '.join(sorted(names))}) and keep the rest"
         )
