@@ -53,6 +53,13 @@ def assert_refused_in_one_line(
     return message
 
 
+def run_case(case: Case, checkpoint: Path, site: Path, tmp_path: Path) -> None:
+    """Make the case's bad input in a fresh workspace and check the command refuses it."""
+    workspace = tmp_path / "work"
+    workspace.mkdir()
+    assert_refused_in_one_line(case.make(workspace, checkpoint), tmp_path, case.names, site)
+
+
 @pytest.fixture
 def checkpoint(toy_registry: object, tmp_path: Path) -> Path:
     """A toy checkpoint of the vhf-rural network, as `rfloc train` would save it."""

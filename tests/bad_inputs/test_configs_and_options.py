@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bad_inputs.conftest import Case, assert_refused_in_one_line
+from tests.bad_inputs.conftest import Case, run_case
 from tests.cli_runner import run_rfloc
 from tests.data.test_data_config import PRESET_FOLDER
 from tests.training.toy_run import write_toy_config
@@ -77,10 +77,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_configs_and_options(case: Case, checkpoint: Path, toy_site: Path, tmp_path: Path) -> None:
-    workspace = tmp_path / "work"
-    workspace.mkdir()
-    args = case.make(workspace, checkpoint)
-    assert_refused_in_one_line(args, tmp_path, case.names, toy_site)
+    run_case(case, checkpoint, toy_site, tmp_path)
 
 
 def test_a_network_at_one_point_is_reported_unobservable(

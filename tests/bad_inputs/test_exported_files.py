@@ -13,7 +13,7 @@ from onnx import TensorProto, helper
 
 from rfloc_core.checkpoint import load_checkpoint
 from rfloc_core.export.onnx_export import export_onnx
-from tests.bad_inputs.conftest import Case, assert_refused_in_one_line
+from tests.bad_inputs.conftest import Case, run_case
 
 
 def _exported(workspace: Path, checkpoint: Path) -> Path:
@@ -72,7 +72,4 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_exported_files(case: Case, checkpoint: Path, toy_site: Path, tmp_path: Path) -> None:
-    workspace = tmp_path / "work"
-    workspace.mkdir()
-    args = case.make(workspace, checkpoint)
-    assert_refused_in_one_line(args, tmp_path, case.names, toy_site)
+    run_case(case, checkpoint, toy_site, tmp_path)

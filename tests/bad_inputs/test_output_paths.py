@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bad_inputs.conftest import Case, assert_refused_in_one_line
+from tests.bad_inputs.conftest import Case, run_case
 
 QUICK_RESULTS = Path(__file__).parents[2] / "benchmarks" / "results" / "quick" / "results.json"
 
@@ -82,7 +82,4 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_output_paths(case: Case, checkpoint: Path, toy_site: Path, tmp_path: Path) -> None:
-    workspace = tmp_path / "work"
-    workspace.mkdir()
-    args = case.make(workspace, checkpoint)
-    assert_refused_in_one_line(args, tmp_path, case.names, toy_site)
+    run_case(case, checkpoint, toy_site, tmp_path)

@@ -12,7 +12,7 @@ import pytest
 from rfloc_core.data import load_preset
 from rfloc_core.data.sigmf_io import write_sigmf_recordings
 from rfloc_core.data.simulator import Simulator
-from tests.bad_inputs.conftest import Case, assert_refused_in_one_line
+from tests.bad_inputs.conftest import Case, run_case
 
 
 def _recordings(workspace: Path) -> list[Path]:
@@ -97,7 +97,4 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_recordings(case: Case, checkpoint: Path, toy_site: Path, tmp_path: Path) -> None:
-    workspace = tmp_path / "work"
-    workspace.mkdir()
-    args = case.make(workspace, checkpoint)
-    assert_refused_in_one_line(args, tmp_path, case.names, toy_site)
+    run_case(case, checkpoint, toy_site, tmp_path)

@@ -10,7 +10,7 @@ import pytest
 
 from rfloc_core.checkpoint import CONFIG_NAME, WEIGHTS_NAME
 from rfloc_core.hashing import sha256_file
-from tests.bad_inputs.conftest import Case, assert_refused_in_one_line, edit_checkpoint_config
+from tests.bad_inputs.conftest import Case, edit_checkpoint_config, run_case
 
 
 def _scenario_field(workspace: Path, checkpoint: Path) -> list[str]:
@@ -78,7 +78,4 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_stored_configs(case: Case, checkpoint: Path, toy_site: Path, tmp_path: Path) -> None:
-    workspace = tmp_path / "work"
-    workspace.mkdir()
-    args = case.make(workspace, checkpoint)
-    assert_refused_in_one_line(args, tmp_path, case.names, toy_site)
+    run_case(case, checkpoint, toy_site, tmp_path)
