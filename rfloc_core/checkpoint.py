@@ -2,13 +2,15 @@
 
 Layout of ``CKPT/``::
 
-    weights.safetensors    the model's state dict, written first
-    config.json            how to rebuild the model, its plugins and the weights' SHA-256, last,
-                           with ``checkpoint_sha256`` over all of it (so over the weights too)
+    weights-<sha16>.safetensors  the model's state dict, written first, under a name of its own
+    config.json                  how to rebuild the model, its plugins, the weights' file name and
+                                 SHA-256, last, with ``checkpoint_sha256`` over all of it
 
-Each file is written atomically. Loading rebuilds the model through ``create_model`` and reads
-the weights with safetensors, so no pickled code ever runs. ``import rfloc_core.checkpoint``
-does not import torch; only ``save_checkpoint`` and ``load_checkpoint`` do.
+Replacing config.json is the commit: until then the folder is the old checkpoint, after it the
+new one, and only then are the old weights removed. Loading rebuilds the model through
+``create_model`` and reads the weights with safetensors, so no pickled code ever runs.
+``import rfloc_core.checkpoint`` does not import torch; only ``save_checkpoint`` and
+``load_checkpoint`` do.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rfloc_core.__about__ import __version__
-from rfloc_core.atomic import atomic_path, write_text_atomic
+from rfloc_core.atomic import write_named_atomic, write_text_atomic
 from rfloc_core.checkpoint_config import (
     CONFIG_NAME,
     DTYPES,
@@ -39,11 +41,14 @@ from rfloc_core.checkpoint_config import (
     PluginVersionWarning,
     checkpoint_sha256,
     existing_file,
+    is_weights_file_name,
     read_checkpoint_config,
+    weights_file_name,
 )
 from rfloc_core.contract import DEFAULT_RECEIVERS
 from rfloc_core.errors import UnknownNameError
 from rfloc_core.hashing import sha256_file
+from rfloc_core.owned_folder import is_temporary_of
 from rfloc_core.registry import get_registry
 from rfloc_core.registry._loading import INTERNAL_PLUGIN
 from rfloc_core.registry._registry import KNOWN_FAMILY_PACKAGES
@@ -89,7 +94,8 @@ def save_checkpoint(
     features: _Dumpable | Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write ``model`` to ``folder`` (weights first, config last, each atomically).
+    """Write ``model`` to ``folder``: new weights beside the old, then config.json atomically,
+    then the old weights are removed. A kill at any point leaves the old checkpoint or the new.
 
     ``scenario``/``features``: pydantic models (``ScenarioConfig``, ``FeatureConfig``) or plain
     dicts; ``extra``: any JSON-serialisable dict (epoch, metrics). Returns the folder.
@@ -128,12 +134,45 @@ def save_checkpoint(
             f"scenario, features and extra must be JSON-serialisable, got {error}; convert "
             "tensors with .item() or .tolist()"
         ) from error
-    with atomic_path(folder / WEIGHTS_NAME) as temporary:
+    sha256 = ""
+
+    def write_weights(temporary: Path) -> str:
+        nonlocal sha256
         save_model(model, str(temporary), metadata={"format": "pt"})
         sha256 = sha256_file(temporary)
-    config = dataclasses.replace(config, weights_sha256=sha256)
+        return weights_file_name(sha256)
+
+    replaced = _committed_weights_file(folder)
+    weights = write_named_atomic(folder, write_weights, temporary_of=WEIGHTS_NAME)
+    config = dataclasses.replace(config, weights_sha256=sha256, weights_file=weights.name)
     write_text_atomic(folder / CONFIG_NAME, config.to_json())
+    _remove_old_weights(folder, replaced, kept=weights.name)
     return folder
+
+
+def _committed_weights_file(folder: Path) -> str | None:
+    try:
+        return read_checkpoint_config(folder).weights_file
+    except CheckpointError:
+        return None
+
+
+def _remove_old_weights(folder: Path, replaced: str | None, kept: str) -> None:
+    """Remove the weights the previous config.json named, and what a killed save left: its
+    temporary files, and weights it never committed (recognised by a name that is the start of
+    their own SHA-256)."""
+    if replaced is not None and replaced != kept:
+        (folder / replaced).unlink(missing_ok=True)
+    for path in folder.iterdir():
+        name = path.name
+        if not path.is_file() or name == kept:
+            continue
+        if is_temporary_of(name, (WEIGHTS_NAME, CONFIG_NAME)) or (
+            is_weights_file_name(name)
+            and name != WEIGHTS_NAME
+            and weights_file_name(sha256_file(path)) == name
+        ):
+            path.unlink(missing_ok=True)
 
 
 def _receiver_set(model: LocalizationNet | ReceiverSetNet) -> dict[str, Any] | None:
@@ -166,7 +205,7 @@ def load_checkpoint(
 
     folder = Path(folder)
     config = read_checkpoint_config(folder)
-    weights = existing_file(folder, WEIGHTS_NAME)
+    weights = existing_file(folder, config.weights_file)
     backbone, head = _resolve(config, folder)
     _warn_if_changed(config.backbone_plugin, config.backbone_plugin_version, backbone)
     if head.plugin != INTERNAL_PLUGIN:

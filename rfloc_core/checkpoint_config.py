@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ RECEIVER_SET_FORMAT_VERSION = 2
 """The version a receiver-set model's checkpoint is written as, so that an rfloc-core that
 predates receiver-set models refuses it by version instead of misreading it."""
 WEIGHTS_NAME = "weights.safetensors"
+"""The weights' name in checkpoints written before ``weights_file``; config.json now names them."""
+_WEIGHTS_FILE = re.compile(r"weights(-[0-9a-f]{16})?\.safetensors")
 CONFIG_NAME = "config.json"
 DTYPES = ("float32", "float16", "bfloat16", "float64")
 
@@ -27,7 +30,7 @@ class CheckpointError(RflocError):
 
 
 class CheckpointMissingError(CheckpointError, FileNotFoundError):
-    """The checkpoint folder, its config.json or its weights.safetensors does not exist."""
+    """The checkpoint folder, its config.json or the weights file it names does not exist."""
 
 
 class CheckpointConfigError(CheckpointError):
@@ -80,6 +83,9 @@ class CheckpointConfig:
     """For a receiver-set model: ``fusion``, ``fusion_plugin``, ``fusion_plugin_version``,
     ``fusion_distribution``, ``fusion_options`` and ``receiver_scale_m``; None (or absent, in
     checkpoints written before receiver-set models) for a fixed-network model."""
+    weights_file: str = WEIGHTS_NAME
+    """The weights' file name in the folder: ``weights-<first 16 hex of their SHA-256>``, so a
+    new save never overwrites the weights the committed config.json names."""
 
     @property
     def fusion(self) -> str | None:
@@ -93,6 +99,14 @@ class CheckpointConfig:
 
 
 HASH_KEY = "checkpoint_sha256"
+
+
+def weights_file_name(sha256: str) -> str:
+    return f"weights-{sha256[:16]}.safetensors"
+
+
+def is_weights_file_name(name: str) -> bool:
+    return _WEIGHTS_FILE.fullmatch(name) is not None
 
 
 def checkpoint_sha256(stored: Mapping[str, Any]) -> str:
@@ -109,8 +123,8 @@ _KEY_TYPES: dict[str, type | tuple[type, ...]] = {
 _KEY_TYPES |= {"head_options": dict, "input_size": dict, "extra": dict}
 _KEY_TYPES |= {"receivers": (int, type(None)), "receiver_set": (dict, type(None))}
 _KEY_TYPES |= {"scenario": (dict, type(None)), "features": (dict, type(None))}
-_OPTIONAL_KEYS = {"receiver_set"}
-"""Keys that checkpoints written before them lack; they read as None."""
+_OPTIONAL_KEYS: dict[str, Any] = {"receiver_set": None, "weights_file": WEIGHTS_NAME}
+"""Keys that checkpoints written before them lack, and what they read as."""
 
 _RECEIVER_SET_TYPES: dict[str, type | tuple[type, ...]] = {
     "fusion": str,
@@ -141,7 +155,7 @@ def read_checkpoint_config(folder: str | Path) -> CheckpointConfig:
             f"{raw.get('format')!r} version {raw.get('format_version')!r}; load it with the "
             f"rfloc-core that wrote it ({raw.get('rfloc_core_version', 'unknown')})"
         )
-    stored: dict[str, Any] = dict.fromkeys(_OPTIONAL_KEYS) | raw
+    stored: dict[str, Any] = _OPTIONAL_KEYS | raw
     wrong = {k for k, kind in _KEY_TYPES.items() if not isinstance(stored.get(k, ...), kind)}
     receiver_set = stored.get("receiver_set")
     if isinstance(receiver_set, dict) and any(
@@ -157,6 +171,8 @@ def read_checkpoint_config(folder: str | Path) -> CheckpointConfig:
         wrong.add("input_size")
     if stored.get("dtype") not in DTYPES:
         wrong.add("dtype")
+    if "weights_file" not in wrong and not is_weights_file_name(stored["weights_file"]):
+        wrong.add("weights_file")
     if wrong:
         raise CheckpointConfigError(
             f"{path} lacks or mistypes key(s) {', '.join(sorted(wrong))}; save the checkpoint "
@@ -178,7 +194,7 @@ def existing_file(folder: Path, name: str) -> Path:
     if not path.is_file():
         what = f"{folder} is not a folder" if not folder.is_dir() else f"{path} does not exist"
         raise CheckpointMissingError(
-            f"expected a checkpoint folder holding {CONFIG_NAME} and {WEIGHTS_NAME}, but {what}; "
-            "pass the folder that save_checkpoint wrote"
+            f"expected a checkpoint folder holding {CONFIG_NAME} and the weights it names, but "
+            f"{what}; pass the folder that save_checkpoint wrote"
         )
     return path

@@ -1,4 +1,4 @@
-"""Checkpoints: a safetensors weights file plus config.json, written atomically, never unpickled."""
+"""Checkpoints: a safetensors weights file plus config.json, replaced as one, never unpickled."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from rfloc_core.checkpoint import (
     read_checkpoint_config,
     save_checkpoint,
 )
+from rfloc_core.checkpoint_config import weights_file_name
 from rfloc_core.data import FeatureConfig, load_preset
 from rfloc_core.errors import RflocError
 from rfloc_core.registry import get_registry
@@ -61,6 +62,10 @@ def _edit_config(folder: Path, **changes: object) -> None:
     _write_config(folder, config | changes)
 
 
+def _weights(folder: Path) -> Path:
+    return folder / read_checkpoint_config(folder).weights_file
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -90,8 +95,9 @@ def test_config_records_model_plugins_and_run_context(tmp_path):
     folder = save_checkpoint(
         model, tmp_path / "ckpt", scenario=scenario, features=features, extra={"epoch": 7}
     )
-    assert sorted(os.listdir(folder)) == [CONFIG_NAME, WEIGHTS_NAME]
     config = read_checkpoint_config(folder)
+    assert sorted(os.listdir(folder)) == [CONFIG_NAME, config.weights_file]
+    assert config.weights_file == weights_file_name(config.weights_sha256)
     assert (config.format, config.format_version) == ("rfloc-checkpoint", 1)
     assert (config.backbone, config.backbone_family, config.head) == ("toynet", "toy", "mixture")
     assert (config.backbone_plugin, config.backbone_plugin_version) == ("toy", "0.0.1")
@@ -122,7 +128,8 @@ def test_extra_that_is_not_json_fails_before_writing(tmp_path):
 
 
 def test_failed_save_leaves_the_previous_checkpoint(saved, monkeypatch):
-    before = {name: (saved / name).read_bytes() for name in (CONFIG_NAME, WEIGHTS_NAME)}
+    names = sorted(os.listdir(saved))
+    before = {name: (saved / name).read_bytes() for name in names}
 
     def crash_mid_write(model, filename, metadata=None):
         Path(filename).write_bytes(b"half a file")
@@ -131,13 +138,69 @@ def test_failed_save_leaves_the_previous_checkpoint(saved, monkeypatch):
     monkeypatch.setattr(safetensors.torch, "save_model", crash_mid_write)
     with pytest.raises(OSError, match="disk full"):
         save_checkpoint(_trained_model("gaussian_full"), saved)
-    assert sorted(os.listdir(saved)) == [CONFIG_NAME, WEIGHTS_NAME]  # no temporary files
+    assert sorted(os.listdir(saved)) == names  # no temporary files
     assert {name: (saved / name).read_bytes() for name in before} == before
     assert load_checkpoint(saved)[1].head == "gaussian"
 
 
-@pytest.mark.parametrize("name", [CONFIG_NAME, WEIGHTS_NAME])
-def test_missing_file(saved, name):
+def test_a_save_over_a_checkpoint_replaces_its_weights_and_leaves_no_other(saved):
+    old = read_checkpoint_config(saved)
+    model = _trained_model("gaussian_full")
+    save_checkpoint(model, saved)
+    new = read_checkpoint_config(saved)
+    assert new.weights_file != old.weights_file
+    assert sorted(os.listdir(saved)) == [CONFIG_NAME, new.weights_file]
+    loaded, config = load_checkpoint(saved)
+    assert config.head == "gaussian_full"
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor), name
+
+
+def test_a_save_interrupted_before_its_commit_leaves_the_old_checkpoint(saved, monkeypatch):
+    """Killed between writing the new weights and config.json: the old checkpoint still loads,
+    and the next save removes the weights that were never committed."""
+    import rfloc_core.checkpoint as checkpoint
+
+    old = read_checkpoint_config(saved)
+
+    def killed(target, text):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint, "write_text_atomic", killed)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(_trained_model("gaussian_full"), saved)
+    assert len(os.listdir(saved)) == 3  # the uncommitted weights beside the old pair
+    assert load_checkpoint(saved)[1] == old
+    monkeypatch.undo()
+    (saved / "weights-0123456789abcdef.safetensors").write_bytes(b"a user's file, kept")
+    save_checkpoint(_trained_model("mixture", {"components": 2}), saved)
+    new = read_checkpoint_config(saved)
+    assert sorted(os.listdir(saved)) == sorted(
+        [CONFIG_NAME, new.weights_file, "weights-0123456789abcdef.safetensors"]
+    )
+
+
+def test_a_checkpoint_from_before_weights_file_loads_and_is_replaced_cleanly(saved):
+    config = json.loads((saved / CONFIG_NAME).read_text())
+    (saved / config.pop("weights_file")).rename(saved / WEIGHTS_NAME)
+    _write_config(saved, config)
+    assert read_checkpoint_config(saved).weights_file == WEIGHTS_NAME
+    assert load_checkpoint(saved)[1].head == "gaussian"
+    save_checkpoint(_trained_model("gaussian_full"), saved)
+    assert WEIGHTS_NAME not in os.listdir(saved)
+    assert load_checkpoint(saved)[1].head == "gaussian_full"
+
+
+@pytest.mark.parametrize("weights_file", ["../weights.safetensors", "/etc/passwd", "model.pt"])
+def test_a_weights_file_outside_the_naming_scheme_is_refused(saved, weights_file):
+    _edit_config(saved, weights_file=weights_file)
+    with pytest.raises(CheckpointConfigError, match="weights_file"):
+        read_checkpoint_config(saved)
+
+
+@pytest.mark.parametrize("which", ["config", "weights"])
+def test_missing_file(saved, which):
+    name = CONFIG_NAME if which == "config" else read_checkpoint_config(saved).weights_file
     (saved / name).unlink()
     with pytest.raises(CheckpointMissingError, match=f"{name} does not exist"):
         load_checkpoint(saved)
@@ -197,7 +260,7 @@ def test_config_with_mistyped_keys(saved, changes, keys):
 
 
 def test_truncated_weights_fail_the_checksum(saved):
-    weights = saved / WEIGHTS_NAME
+    weights = _weights(saved)
     weights.write_bytes(weights.read_bytes()[:-100])
     with pytest.raises(CheckpointWeightsError, match="SHA-256"):
         load_checkpoint(saved)
@@ -210,8 +273,8 @@ def test_tampered_checksum(saved):
 
 
 def test_unparseable_weights_with_a_matching_checksum(saved):
-    (saved / WEIGHTS_NAME).write_bytes(b"\xff" * 64)
-    _edit_config(saved, weights_sha256=_sha256(saved / WEIGHTS_NAME))
+    _weights(saved).write_bytes(b"\xff" * 64)
+    _edit_config(saved, weights_sha256=_sha256(_weights(saved)))
     with pytest.raises(CheckpointWeightsError, match="not a readable safetensors file"):
         load_checkpoint(saved)
 
@@ -272,10 +335,10 @@ def test_weights_that_do_not_fit_name_the_keys(tmp_path, changes, mismatched):
 
 
 def test_missing_and_unexpected_keys_are_named(saved):
-    state = safetensors.torch.load_file(saved / WEIGHTS_NAME)
+    state = safetensors.torch.load_file(_weights(saved))
     state["head.extra_bias"] = state.pop("head.proj.bias")
-    safetensors.torch.save_file(state, saved / WEIGHTS_NAME)
-    _edit_config(saved, weights_sha256=_sha256(saved / WEIGHTS_NAME))
+    safetensors.torch.save_file(state, _weights(saved))
+    _edit_config(saved, weights_sha256=_sha256(_weights(saved)))
     with pytest.raises(CheckpointMismatchError) as raised:
         load_checkpoint(saved)
     assert "head.extra_bias is not in the model" in str(raised.value)
@@ -332,3 +395,10 @@ def test_a_receiver_set_checkpoint_whose_fusion_is_missing_names_its_plugin(tmp_
     _write_config(folder, config)
     with pytest.raises(CheckpointPluginError, match="needs fusion 'acme_sum' from plugin 'acme'"):
         load_checkpoint(folder)
+
+
+def test_the_documented_config_has_the_keys_save_checkpoint_writes(saved):
+    text = (Path(__file__).parents[1] / "docs" / "checkpoints.md").read_text()
+    documented = json.loads(re.search(r"```json\n(\{.*?\})\n```", text, re.DOTALL).group(1))
+    written = json.loads((saved / CONFIG_NAME).read_text())
+    assert list(documented) == list(written)

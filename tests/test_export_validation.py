@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from rfloc_core import create_model
-from rfloc_core.checkpoint import save_checkpoint
+from rfloc_core.checkpoint import read_checkpoint_config, save_checkpoint
 from rfloc_core.data.scenario import load_scenario
 from rfloc_core.export import validation
 from rfloc_core.export.errors import ArtifactError, ExportValidationError
@@ -115,7 +115,7 @@ def test_truncated_foreign_and_mismatched_artifacts_get_clear_errors(
     with pytest.raises(ArtifactError, match=r"exported for input \(batch, 7, 128, 32\)"):
         runtime.run(np.zeros((1, 5, 128, 32), dtype=np.float32))
     with pytest.raises(ArtifactError, match="neither a checkpoint folder"):
-        load_runtime(tmp_path / "ckpt" / "weights.safetensors")
+        load_runtime(tmp_path / "ckpt" / read_checkpoint_config(tmp_path / "ckpt").weights_file)
 
 
 def test_predict_agrees_across_formats_and_with_geodesy(checkpoint: Path, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from rfloc_core.checkpoint import read_checkpoint_config
 from rfloc_core.data.disk_dataset import DiskDataset
 from tests.cli_runner import run_rfloc
 
@@ -116,6 +117,62 @@ def test_a_killed_export_leaves_the_old_file_or_the_new(
         _run(command, toy_site)
         assert _is_whole_onnx(out)
         assert not [path.name for path in tmp_path.iterdir() if path.name.endswith(".tmp")]
+
+
+_SAVE_AND_KILL = """
+import os, random, signal, sys, time
+from pathlib import Path
+import torch
+torch.set_num_threads(1)
+from rfloc_core import create_model
+from rfloc_core.checkpoint import load_checkpoint, save_checkpoint
+
+folder, kills = Path(sys.argv[1]), int(sys.argv[2])
+models = {}
+for head in ("gaussian", "gaussian_full"):
+    torch.manual_seed(0)
+    models[head] = create_model("toynet", head=head).eval()
+save_checkpoint(models["gaussian"], folder)
+rng = random.Random(20261202)
+seen = set()
+for _ in range(kills):
+    child = os.fork()
+    if child == 0:
+        for turn in range(10**9):
+            save_checkpoint(models[("gaussian_full", "gaussian")[turn % 2]], folder)
+    time.sleep(rng.uniform(0.0, 0.05))
+    os.kill(child, signal.SIGKILL)
+    os.waitpid(child, 0)
+    model, config = load_checkpoint(folder)
+    expected = models[config.head].state_dict()
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in expected.items()), config.head
+    seen.add(config.head)
+    leftovers = sorted(p.name for p in folder.iterdir() if p.name.startswith("weights-"))
+    assert len(leftovers) <= 3, leftovers
+save_checkpoint(models["gaussian"], folder)
+print(sorted(seen), sorted(p.name for p in folder.iterdir()))
+"""
+
+
+def test_a_killed_checkpoint_save_leaves_the_old_checkpoint_or_the_new(
+    toy_site: Path, tmp_path: Path
+) -> None:
+    """A process saving two models in turn over one folder, SIGKILLed at random moments: the
+    folder always loads as exactly one of them, and one more save leaves only its own pair."""
+    folder = tmp_path / "ckpt"
+    environment = dict(os.environ, PYTHONPATH=str(toy_site))
+    result = subprocess.run(
+        [sys.executable, "-c", _SAVE_AND_KILL, str(folder), "40"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen, names = result.stdout.strip().split("] ")
+    assert seen == "['gaussian', 'gaussian_full'"  # kills landed on both sides of a commit
+    config = read_checkpoint_config(folder)
+    assert names == str(sorted(["config.json", config.weights_file]))
 
 
 def _is_whole_onnx(path: Path) -> bool:

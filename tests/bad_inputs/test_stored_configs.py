@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rfloc_core.checkpoint import CONFIG_NAME, WEIGHTS_NAME
+from rfloc_core.checkpoint import CONFIG_NAME, read_checkpoint_config
 from rfloc_core.hashing import sha256_file
 from tests.bad_inputs.conftest import Case, edit_checkpoint_config, run_case
 
@@ -45,7 +45,7 @@ def _infinite_head_option(workspace: Path, checkpoint: Path) -> list[str]:
 
 
 def _pickle_as_safetensors(workspace: Path, checkpoint: Path) -> list[str]:
-    weights = checkpoint / WEIGHTS_NAME
+    weights = checkpoint / read_checkpoint_config(checkpoint).weights_file
     weights.write_bytes(pickle.dumps({"weight": [1.0, 2.0]}))
     edit_checkpoint_config(
         checkpoint, lambda config: config.update(weights_sha256=sha256_file(weights))
@@ -70,7 +70,7 @@ CASES = [
     Case("head option the head does not take", _unknown_head_option, ("head_options", "wings")),
     Case("head option of the wrong type", _head_option_of_wrong_type, ("position_scale_m",)),
     Case("head option that is not finite", _infinite_head_option, ("position_scale_m",)),
-    Case("a pickle renamed to safetensors", _pickle_as_safetensors, (WEIGHTS_NAME,)),
+    Case("a pickle renamed to safetensors", _pickle_as_safetensors, ("weights-", ".safetensors")),
     Case("config.json that is not text", _binary_config, (CONFIG_NAME,)),
     Case("config.json edited by hand", _hand_edited_config, (CONFIG_NAME, "changed")),
 ]

@@ -16,6 +16,7 @@ import torch
 from mlflow.tracking import MlflowClient
 from safetensors.torch import load_file
 
+from rfloc_core.checkpoint import read_checkpoint_config
 from rfloc_core.registry import get_registry
 from rfloc_core.training.run import RunFolderError, train
 from tests.conftest import PluginSite
@@ -95,8 +96,8 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(
     resumed = train(config, run_dir=killed, resume=True, progress=False)
     assert resumed is not None
 
-    expected = load_file(whole.run_dir / "last" / "weights.safetensors")
-    actual = load_file(killed / "last" / "weights.safetensors")
+    expected = load_file(_weights(whole.run_dir / "last"))
+    actual = load_file(_weights(killed / "last"))
     assert expected.keys() == actual.keys()
     worst = max(float((expected[k] - actual[k]).abs().max()) for k in expected)
     assert worst <= WEIGHT_TOLERANCE
@@ -121,3 +122,7 @@ def test_resume_needs_saved_state(tmp_path: Path, toy_registry: object) -> None:
         train(config, resume=True, progress=False)
     with pytest.raises(RunFolderError, match=r"holds no run\.json"):
         train(config, run_dir=tmp_path, resume=True, progress=False)
+
+
+def _weights(checkpoint: Path) -> Path:
+    return checkpoint / read_checkpoint_config(checkpoint).weights_file

@@ -51,7 +51,8 @@ def test_run_logs_everything_to_the_local_store(tmp_path: Path) -> None:
     assert final["final_crb_rmse_m"] > 0
 
     artifacts = {a.path for a in client.list_artifacts(result.mlflow_run_id, "checkpoint")}
-    assert artifacts == {"checkpoint/config.json", "checkpoint/weights.safetensors"}
+    weights_file = read_checkpoint_config(result.best_checkpoint).weights_file
+    assert artifacts == {"checkpoint/config.json", f"checkpoint/{weights_file}"}
     plots = {a.path for a in client.list_artifacts(result.mlflow_run_id, "evaluation")}
     for name in ("error_cdf.png", "positions_map.png", "calibration.png", "evaluation.json"):
         assert f"evaluation/{name}" in plots
@@ -96,4 +97,4 @@ def test_no_tracking_writes_no_store(tmp_path: Path, monkeypatch: pytest.MonkeyP
     )
     assert result is not None and result.mlflow_run_id is None
     assert not store.exists()
-    assert (result.best_checkpoint / "weights.safetensors").is_file()
+    assert load_checkpoint(result.best_checkpoint)[1].backbone == "toynet"
