@@ -16,7 +16,7 @@ from rfloc_core.cli.models_cmd import models
 from rfloc_core.cli.plugin_cmd import plugin_app
 from rfloc_core.cli.plugins_cmd import plugins
 from rfloc_core.data.cli import simulate
-from rfloc_core.errors import RflocError
+from rfloc_core.errors import RflocError, first_line
 from rfloc_core.evaluation.cli import evaluate
 from rfloc_core.export.cli import export
 from rfloc_core.export.predict_cli import predict
@@ -78,11 +78,26 @@ def main() -> None:
             _report_bug()
         _fail(f"{error.strerror or error}: {error.filename}; check the path and its permissions")
     except MemoryError:
-        _fail("ran out of memory; use a smaller batch size, fewer samples or a smaller input size")
+        _fail(_OUT_OF_MEMORY)
     except KeyboardInterrupt:
         _fail("interrupted", status=130)
-    except Exception:
+    except Exception as error:
+        if _is_out_of_memory(error):
+            _fail(f"{first_line(error)}: {_OUT_OF_MEMORY}")
         _report_bug()
+
+
+_OUT_OF_MEMORY = (
+    "ran out of memory; use a smaller batch size, fewer samples or a smaller input size"
+)
+_CPU_ALLOCATOR_REFUSAL = "DefaultCPUAllocator: can't allocate memory"
+
+
+def _is_out_of_memory(error: Exception) -> bool:
+    """torch's CUDA out-of-memory error, or its CPU allocator's refusal (a RuntimeError)."""
+    return type(error).__name__ == "OutOfMemoryError" or (
+        isinstance(error, RuntimeError) and _CPU_ALLOCATOR_REFUSAL in str(error)
+    )
 
 
 def _fail(message: str, *, status: int = 1) -> NoReturn:

@@ -11,7 +11,7 @@ import datetime
 import json
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from rfloc_core.atomic import write_text_atomic
 from rfloc_core.data.errors import ConfigError
 from rfloc_core.data.validation import validate_config
 from rfloc_core.errors import RflocError
+from rfloc_core.owned_folder import is_temporary_of
 from rfloc_core.training.config import TrainConfig, load_train_config
 
 RUN_JSON = "run.json"
@@ -120,8 +121,11 @@ def latest_run(output_dir: Path) -> Path:
 def _failed_before_any_save(run_dir: Path) -> bool:
     """A run folder holding only the run.json of a run that failed, or was killed, before it
     saved anything: starting again there replaces nothing but rfloc's own record."""
-    if {entry.name for entry in run_dir.iterdir()} != {RUN_JSON}:
-        return False
+    return {entry.name for entry in run_dir.iterdir()} == {RUN_JSON} and _ended(run_dir)
+
+
+def _ended(run_dir: Path) -> bool:
+    """Whether the run in ``run_dir`` failed, or was killed (its process is gone)."""
     try:
         stored = _read_run(run_dir)
     except RunFolderError:
@@ -129,6 +133,43 @@ def _failed_before_any_save(run_dir: Path) -> bool:
     return stored.get("status") == "failed" or (
         stored.get("status") == "running" and not process_alive(stored)
     )
+
+
+def _restartable_files(run_dir: Path) -> list[Path] | None:
+    """For a run that ended before it saved resume state, the files and folders it left, each
+    folder after its files (a restart with the run's own configuration writes them again); None
+    where the folder holds resume state, its run may still be alive, or it holds anything such
+    a run does not write."""
+    from rfloc_core.checkpoint_config import CONFIG_NAME, is_weights_file_name
+    from rfloc_core.training.callbacks import BEST_DIR, RESUME_DIR, RESUME_POSITION, RESUME_STATE
+
+    if (run_dir / RESUME_DIR / RESUME_STATE).exists() or not _ended(run_dir):
+        return None
+    expected: dict[str, Callable[[str], bool]] = {
+        RUN_JSON: lambda name: False,
+        BEST_DIR: lambda name: name == CONFIG_NAME or is_weights_file_name(name),
+        RESUME_DIR: lambda name: name == RESUME_POSITION,
+    }
+    left = []
+    for entry in run_dir.iterdir():
+        inside = expected.get(entry.name)
+        if inside is None and not is_temporary_of(entry.name, (RUN_JSON,)):
+            return None
+        if entry.is_dir() and inside is not None:
+            for path in entry.iterdir():
+                if not path.is_file() or not (inside(path.name) or path.name.endswith(".tmp")):
+                    return None
+                left.append(path)
+        left.append(entry)  # a folder after its files
+    return left
+
+
+def _remove(left: list[Path]) -> None:
+    for path in left:
+        if path.is_dir():
+            path.rmdir()
+        else:
+            path.unlink()
 
 
 def process_alive(stored: dict[str, Any]) -> bool:
@@ -211,6 +252,10 @@ def train(
                 raise ConfigError("--resume needs the run folder (--run-dir) or its preset")
             folder = given if given is not None else latest_run(Path(requested.output_dir))  # type: ignore[union-attr]
             chosen, stored = _resumed_config(folder, requested)
+            left = _restartable_files(folder)
+            if left is not None:  # ended before its first resume state: run it from the start
+                _remove(left)
+                resume, stored = False, {}
         else:
             if requested is None:
                 raise ConfigError("give a preset, a config file or a TrainConfig to train")

@@ -38,6 +38,7 @@ from rfloc_core.training.callbacks import (
 )
 from rfloc_core.training.config import TrainConfig
 from rfloc_core.training.data_module import SyntheticDataModule
+from rfloc_core.training.memory_check import check_training_memory
 from rfloc_core.training.module import MONITOR, LocalizationModule
 from rfloc_core.training.quiet import quiet_training
 from rfloc_core.training.run import (
@@ -106,8 +107,9 @@ def run_training(
     resume_state = run_dir / RESUME_DIR / RESUME_STATE
     if resume and not resume_state.is_file():
         raise RunFolderError(
-            f"{run_dir} has no resume state ({RESUME_DIR}/{RESUME_STATE}): it was killed before "
-            "its first save; start it again without --resume"
+            f"{run_dir} has no resume state ({RESUME_DIR}/{RESUME_STATE}), and it cannot be "
+            "started again: its run.json names a process that may still run, or the folder "
+            "holds files a run does not write; start a new run in a new --run-dir"
         )
     if resume and launching:
         _check_resume_state(resume_state)
@@ -298,6 +300,7 @@ def _fit(
     if core_head and recipe is not None and recipe.feature_norm is not None:
         kwargs["head_options"].setdefault("feature_norm", recipe.feature_norm)
     model = create_model(**kwargs)
+    check_training_memory(model, config, features, scenario.n_receivers)
     module = LocalizationModule(
         model,
         learning_rate=config.learning_rate,

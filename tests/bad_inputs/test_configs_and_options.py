@@ -40,6 +40,11 @@ def _head_option_in_an_override(workspace: Path, checkpoint: Path) -> list[str]:
     return ["train", "--config", str(write_toy_config(workspace)), "model.head_options.wings=2"]
 
 
+def _sets_too_large_for_memory(workspace: Path, checkpoint: Path) -> list[str]:
+    config = str(write_toy_config(workspace))
+    return ["train", "--config", config, "train_samples=1000000000", "data_in_memory=true"]
+
+
 def _device_nonsense(workspace: Path, checkpoint: Path) -> list[str]:
     return ["predict", str(checkpoint), "--simulate", "1", "--device", "nonsense"]
 
@@ -68,6 +73,7 @@ CASES = [
     Case("an unknown strategy", _unknown_strategy, ("strategy='warp_drive'",)),
     Case("a table replaced by a name", _table_replaced_by_a_name, ("model=resnet18", "table")),
     Case("a head option in an override", _head_option_in_an_override, ("head_options", "wings")),
+    Case("sets too large for memory", _sets_too_large_for_memory, ("data_in_memory", "GiB")),
     Case("--device nonsense", _device_nonsense, ("--device", "nonsense")),
     Case("--device cuda:3 without a GPU", _cuda_without_a_gpu, ("--device cuda:3",)),
     Case("a scenario without receivers", _scenario_without_receivers, ("no-receivers.toml",)),

@@ -4,6 +4,7 @@ half of either, and the same command run again finishes without manual cleanup."
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import signal
@@ -12,9 +13,12 @@ import sys
 import time
 from pathlib import Path
 
-from rfloc_core.checkpoint import read_checkpoint_config
+import pytest
+
+from rfloc_core.checkpoint import load_checkpoint, read_checkpoint_config
 from rfloc_core.data.disk_dataset import DiskDataset
 from tests.cli_runner import run_rfloc
+from tests.training.toy_run import write_toy_config
 
 KILL_POINTS = 3
 """Random kill moments per writer, from a fixed seed so that a failure reproduces."""
@@ -24,14 +28,23 @@ URBAN_RESULTS = Path(__file__).parents[2] / "benchmarks" / "results" / "urban" /
 
 def _run(args: list[str], site: Path | None = None) -> float:
     started = time.monotonic()
-    result = run_rfloc(*args, site=site)
+    result = run_rfloc(*args, site=site, env={"OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr[-3000:]
     return time.monotonic() - started
 
 
+def _run_again(args: list[str], site: Path | None = None) -> None:
+    """Run a killed command again as its user would: as it was, and with --resume where the
+    command says that is what it needs."""
+    result = run_rfloc(*args, site=site, env={"OMP_NUM_THREADS": "1"})
+    if result.returncode != 0 and "pass --resume" in result.stderr:
+        result = run_rfloc(*args, "--resume", site=site, env={"OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
 def _kill_at(args: list[str], seconds: float, site: Path | None = None) -> None:
     """Run ``rfloc args`` and SIGKILL it after ``seconds`` unless it finished before."""
-    environment = dict(os.environ)
+    environment = dict(os.environ, OMP_NUM_THREADS="1")
     if site is not None:
         environment["PYTHONPATH"] = os.pathsep.join([str(site), environment.get("PYTHONPATH", "")])
     process = subprocess.Popen(
@@ -48,9 +61,9 @@ def _kill_at(args: list[str], seconds: float, site: Path | None = None) -> None:
     process.wait()
 
 
-def _kill_moments(full_s: float) -> list[float]:
+def _kill_moments(full_s: float, earliest_s: float = 0.2, count: int = KILL_POINTS) -> list[float]:
     rng = random.Random(20261202)
-    return [rng.uniform(0.2, full_s) for _ in range(KILL_POINTS)]
+    return [rng.uniform(earliest_s, full_s) for _ in range(count)]
 
 
 def _dataset(folder: Path, *, leftovers_allowed: bool = False) -> tuple[int, int] | str:
@@ -183,3 +196,76 @@ def _is_whole_onnx(path: Path) -> bool:
     except Exception:
         return False
     return True
+
+
+def _whole_run_folder(run_dir: Path) -> None:
+    """Every file a killed run left reads whole: run.json, the best checkpoint, the resume
+    state (as `--resume` loads it, weights only)."""
+    import torch
+
+    if (run_dir / "run.json").exists():
+        assert json.loads((run_dir / "run.json").read_text())["config"]
+    if (run_dir / "best" / "config.json").exists():
+        load_checkpoint(run_dir / "best")
+    if (run_dir / "resume" / "last.ckpt").exists():
+        torch.load(run_dir / "resume" / "last.ckpt", weights_only=True)
+
+
+def _last_weights(run_dir: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(run_dir / "last" / read_checkpoint_config(run_dir / "last").weights_file)
+
+
+def test_a_killed_train_leaves_whole_files_and_its_rerun_ends_as_an_unkilled_run(
+    toy_site: Path, tmp_path: Path
+) -> None:
+    config = write_toy_config(tmp_path, epochs=2, train_samples=96)
+
+    def command(run_dir: Path) -> list[str]:
+        return ["train", "--config", str(config), "--run-dir", str(run_dir), "--no-tracking"]
+
+    full_s = _run(command(tmp_path / "whole"), toy_site)
+    expected = _last_weights(tmp_path / "whole")
+    for number, moment in enumerate(_kill_moments(full_s, earliest_s=0.4 * full_s)):
+        run_dir = tmp_path / f"killed{number}"
+        _kill_at(command(run_dir), moment, toy_site)
+        _whole_run_folder(run_dir)
+        _run_again(command(run_dir), toy_site)
+        actual = _last_weights(run_dir)
+        assert max(float((expected[k] - actual[k]).abs().max()) for k in expected) <= 1e-6
+
+
+def _bench_files(out: Path) -> dict[str, object]:
+    """Each JSON file the benchmark wrote, parsed: a half-written one fails here."""
+    return {
+        str(path.relative_to(out)): json.loads(path.read_text())
+        for path in out.rglob("*.json")
+        if not path.name.startswith(".") or path.name == ".rfloc-files.json"
+    }
+
+
+def _accuracy(out: Path) -> dict[str, float]:
+    rows = json.loads((out / "results.json").read_text())["accuracy"]
+    return {row["model"]: row["error_median_m"] for row in rows}
+
+
+def test_a_killed_bench_leaves_whole_files_and_its_rerun_ends_as_an_unkilled_run(
+    toy_site: Path, tmp_path: Path
+) -> None:
+    from tests.bench.toy_suite import write_toy_suite
+
+    suite = write_toy_suite(tmp_path, seeds=(0,))
+
+    def command(out: Path) -> list[str]:
+        return ["bench", "--suite", str(suite), "--out", str(out), "--no-progress"]
+
+    full_s = _run(command(tmp_path / "whole"), toy_site)
+    expected = _accuracy(tmp_path / "whole")
+    for number, moment in enumerate(_kill_moments(full_s, 0.3 * full_s, count=2)):
+        out = tmp_path / f"killed{number}"
+        _kill_at(command(out), moment, toy_site)
+        if out.exists():
+            _bench_files(out)
+        _run_again(command(out), toy_site)
+        assert _accuracy(out) == pytest.approx(expected)

@@ -70,3 +70,30 @@ def test_a_tampered_resume_state_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(RunFolderError, match="cannot be loaded as weights only") as raised:
         train(config, ["max_steps=6"], run_dir=run_dir, resume=True, progress=False)
     assert "\n" not in str(raised.value)
+
+
+def test_resume_starts_again_a_run_killed_after_its_best_checkpoint_but_before_its_state(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    from rfloc_core.training.callbacks import RESUME_DIR
+    from rfloc_core.training.run import RunFolderError
+
+    config = write_toy_config(tmp_path)
+    run_dir = tmp_path / "run"
+    train(config, ["max_steps=2"], run_dir=run_dir, progress=False, tracking=False)
+    shutil.rmtree(run_dir / RESUME_DIR)
+    shutil.rmtree(run_dir / "last")
+    shutil.rmtree(run_dir / "evaluation")
+    stored = json.loads((run_dir / RUN_JSON).read_text())
+    gone = {"status": "running", "pid": 2**22 + 12345, "host": socket.gethostname()}
+    (run_dir / RUN_JSON).write_text(json.dumps(stored | gone))
+    (run_dir / "best" / "notes.txt").write_text("a user's file")
+    with pytest.raises(RunFolderError, match="cannot be started again"):
+        train(run_dir=run_dir, resume=True, progress=False, tracking=False)
+    assert (run_dir / "best" / "notes.txt").read_text() == "a user's file"
+    (run_dir / "best" / "notes.txt").unlink()
+    result = train(run_dir=run_dir, resume=True, progress=False, tracking=False)
+    assert result is not None and result.steps_completed == 2
+    assert json.loads((run_dir / RUN_JSON).read_text())["status"] == "finished"
