@@ -11,7 +11,10 @@ from rfloc_core.bench.contention import OtherProcessesMeter, system_busy_cpu_s
 SPIN_S = 3.0
 SPIN = f"import time\nt = time.perf_counter()\nwhile time.perf_counter() - t < {SPIN_S}: pass"
 
-pytestmark = pytest.mark.skipif(system_busy_cpu_s() is None, reason="needs Linux /proc/stat")
+pytestmark = [
+    pytest.mark.skipif(system_busy_cpu_s() is None, reason="needs Linux /proc/stat"),
+    pytest.mark.quiet,
+]
 
 
 def test_a_process_spinning_beside_us_counts_as_one_busy_cpu() -> None:

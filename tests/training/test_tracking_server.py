@@ -44,6 +44,8 @@ def tracking_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[byte
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        # the server's background job runners (five more processes) serve no request here
+        env=dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"),
     )
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
