@@ -166,12 +166,11 @@ def test_a_save_interrupted_before_its_commit_leaves_the_old_checkpoint(saved, m
     def killed(target, text):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(checkpoint, "write_text_atomic", killed)
-    with pytest.raises(KeyboardInterrupt):
+    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
+        patched.setattr(checkpoint, "write_text_atomic", killed)
         save_checkpoint(_trained_model("gaussian_full"), saved)
     assert len(os.listdir(saved)) == 3  # the uncommitted weights beside the old pair
     assert load_checkpoint(saved)[1] == old
-    monkeypatch.undo()
     (saved / "weights-0123456789abcdef.safetensors").write_bytes(b"a user's file, kept")
     save_checkpoint(_trained_model("mixture", {"components": 2}), saved)
     new = read_checkpoint_config(saved)
