@@ -16,6 +16,8 @@ new one, and only then are the old weights removed. Loading rebuilds the model t
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -138,7 +140,13 @@ def save_checkpoint(
 
     def write_weights(temporary: Path) -> str:
         nonlocal sha256
-        save_model(model, str(temporary), metadata={"format": "pt"})
+        # safetensors writes through a temporary file of its own beside the target, which a
+        # kill would leave under a name rfloc cannot recognise as its own; so it writes in a
+        # private folder, and the bytes are copied into rfloc's temporary.
+        with tempfile.TemporaryDirectory(prefix="rfloc-weights-") as private:
+            written = Path(private) / WEIGHTS_NAME
+            save_model(model, str(written), metadata={"format": "pt"})
+            shutil.copyfile(written, temporary)
         sha256 = sha256_file(temporary)
         return weights_file_name(sha256)
 

@@ -11,7 +11,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -20,6 +22,7 @@ from rfloc_core.data.disk_dataset import DiskDataset
 from tests.cli_runner import run_rfloc
 from tests.training.toy_run import write_toy_config
 
+T = TypeVar("T")
 KILL_POINTS = 3
 """Random kill moments per writer, from a fixed seed so that a failure reproduces."""
 QUICK_RESULTS = Path(__file__).parents[2] / "benchmarks" / "results" / "quick" / "results.json"
@@ -198,6 +201,28 @@ def _is_whole_onnx(path: Path) -> bool:
     return True
 
 
+def _killed_and_rerun(
+    command: Callable[[Path], list[str]],
+    site: Path,
+    tmp_path: Path,
+    earliest_fraction: float,
+    check_left: Callable[[Path], object],
+    outcome: Callable[[Path], T],
+) -> Iterator[tuple[T, T]]:
+    """Run ``command`` into a target once unkilled, then into fresh targets killed at two random
+    moments: ``check_left`` reads what each kill left, the command runs again, and each rerun's
+    ``outcome`` is yielded beside the unkilled run's."""
+    full_s = _run(command(tmp_path / "whole"), site)
+    expected = outcome(tmp_path / "whole")
+    for number, moment in enumerate(_kill_moments(full_s, earliest_fraction * full_s, count=2)):
+        target = tmp_path / f"killed{number}"
+        _kill_at(command(target), moment, site)
+        if target.exists():
+            check_left(target)
+        _run_again(command(target), site)
+        yield expected, outcome(target)
+
+
 def _whole_run_folder(run_dir: Path) -> None:
     """Every file a killed run left reads whole: run.json, the best checkpoint, the resume
     state (as `--resume` loads it, weights only)."""
@@ -225,14 +250,8 @@ def test_a_killed_train_leaves_whole_files_and_its_rerun_ends_as_an_unkilled_run
     def command(run_dir: Path) -> list[str]:
         return ["train", "--config", str(config), "--run-dir", str(run_dir), "--no-tracking"]
 
-    full_s = _run(command(tmp_path / "whole"), toy_site)
-    expected = _last_weights(tmp_path / "whole")
-    for number, moment in enumerate(_kill_moments(full_s, 0.4 * full_s, count=2)):
-        run_dir = tmp_path / f"killed{number}"
-        _kill_at(command(run_dir), moment, toy_site)
-        _whole_run_folder(run_dir)
-        _run_again(command(run_dir), toy_site)
-        actual = _last_weights(run_dir)
+    runs = _killed_and_rerun(command, toy_site, tmp_path, 0.4, _whole_run_folder, _last_weights)
+    for expected, actual in runs:
         assert max(float((expected[k] - actual[k]).abs().max()) for k in expected) <= 1e-6
 
 
@@ -260,12 +279,7 @@ def test_a_killed_bench_leaves_whole_files_and_its_rerun_ends_as_an_unkilled_run
     def command(out: Path) -> list[str]:
         return ["bench", "--suite", str(suite), "--out", str(out), "--no-progress"]
 
-    full_s = _run(command(tmp_path / "whole"), toy_site)
-    expected = _accuracy(tmp_path / "whole")
-    for number, moment in enumerate(_kill_moments(full_s, 0.3 * full_s, count=2)):
-        out = tmp_path / f"killed{number}"
-        _kill_at(command(out), moment, toy_site)
-        if out.exists():
-            _bench_files(out)
-        _run_again(command(out), toy_site)
-        assert _accuracy(out) == pytest.approx(expected)
+    for expected, actual in _killed_and_rerun(
+        command, toy_site, tmp_path, 0.3, _bench_files, _accuracy
+    ):
+        assert actual == pytest.approx(expected)
