@@ -149,13 +149,27 @@ def estimates_on_test_set(
     prior_position_m: tuple[float, float],
     *,
     device: torch.device,
+    data: str | None = None,
 ) -> tuple[Evaluation, SampleEstimates]:
     """``checkpoint`` and the baselines on the suite's ``test_samples`` of ``scenario`` (the
-    test split of the suite's first seed, the same samples for every model)."""
+    test split of the suite's first seed, the same samples for every model), or on the first
+    ``test_samples`` of the dataset folder ``data``."""
     from rfloc_core.checkpoint import load_checkpoint
-    from rfloc_core.evaluation.evaluate import checkpoint_features, evaluate_samples
+    from rfloc_core.evaluation.evaluate import (
+        checkpoint_features,
+        evaluate_dataset,
+        evaluate_samples,
+        open_test_data,
+    )
 
     model, config = load_checkpoint(checkpoint, map_location=str(device))
+    if data is not None:
+        return evaluate_dataset(
+            model.eval(),
+            open_test_data(data, config, protocol.test_samples),
+            device=str(device),
+            prior_position_m=prior_position_m,
+        )
     return evaluate_samples(
         model.eval(),
         scenario,
@@ -181,7 +195,7 @@ def evaluate_on_test_set(
 
     scenario = load_scenario(protocol.scenario)
     evaluation, estimates = estimates_on_test_set(
-        checkpoint, scenario, protocol, prior_position_m, device=device
+        checkpoint, scenario, protocol, prior_position_m, device=device, data=protocol.test_data
     )
     truth = estimates.truth_m
     distance2 = None

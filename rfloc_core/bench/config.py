@@ -96,6 +96,13 @@ class AccuracyProtocol(_Strict):
     test_samples: int = Field(
         default=1_000, ge=1, le=1_000_000_000, description="held-out test set, the same for all"
     )
+    test_data: str | None = Field(
+        default=None,
+        min_length=1,
+        description="folder of a test set `rfloc simulate` wrote from this scenario, whose "
+        "first test_samples samples test every model (written once, shared by every machine); "
+        "none: simulate the test split of the first seed",
+    )
     seeds: tuple[int, ...] = Field(default=(0,), min_length=1, description="one run per seed")
 
     def validation_interval_steps(self) -> int:
@@ -164,7 +171,37 @@ def load_suite(name_or_path: str | Path, overrides: Iterable[str] = ()) -> Bench
     source = str(name_or_path) + (f" with overrides {' '.join(overrides)}" if overrides else "")
     suite = validate_config(BenchConfig, data, source)
     _check_backends(suite, source)
+    _check_test_data(suite.accuracy, source)
     return suite
+
+
+def _check_test_data(protocol: AccuracyProtocol, source: str) -> None:
+    """A stored test set must hold the protocol's scenario and enough samples."""
+    if protocol.test_data is None:
+        return
+    from rfloc_core.data.disk_dataset import read_manifest
+    from rfloc_core.data.scenario import ScenarioConfig, load_scenario
+    from rfloc_core.errors import RflocError
+
+    folder = Path(protocol.test_data)
+    try:
+        manifest = read_manifest(folder)
+        stored = validate_config(
+            ScenarioConfig, manifest.get("scenario") or {}, f"{folder} scenario"
+        )
+    except RflocError as error:
+        raise ConfigError(f"{source}: field accuracy.test_data: {error}") from None
+    if stored != load_scenario(protocol.scenario):
+        raise ConfigError(
+            f"{source}: field accuracy.test_data: {folder} holds scenario {stored.name!r}, not "
+            f"accuracy.scenario {protocol.scenario!r}; simulate the test set from it"
+        )
+    if int(manifest.get("count", 0)) < protocol.test_samples:
+        raise ConfigError(
+            f"{source}: field accuracy.test_data: {folder} holds {manifest.get('count')} "
+            f"samples, fewer than accuracy.test_samples ({protocol.test_samples}); lower "
+            "test_samples or simulate a larger test set"
+        )
 
 
 def _check_backends(suite: BenchConfig, source: str) -> None:

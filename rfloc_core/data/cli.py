@@ -32,6 +32,15 @@ def simulate(
     seed: Annotated[
         int, typer.Option("--seed", help="Dataset seed; sample i is a function of (seed, i).")
     ] = 0,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help="train, validation or test: treat --seed as a run seed and write that split's "
+            "samples, the very ones `rfloc train` (train, validation) and `rfloc evaluate` "
+            "(test) simulate for it.",
+        ),
+    ] = None,
     features: Annotated[
         Path | None,
         typer.Option("--features", help="FeatureConfig TOML file (default: the built-in one)."),
@@ -57,10 +66,12 @@ def simulate(
     """
     from rfloc_core.data.feature_config import FeatureConfig
     from rfloc_core.data.scenario import load_scenario
+    from rfloc_core.data.splits import dataset_seed
     from rfloc_core.data.storage import simulate_to_disk
     from rfloc_core.devices import checked_device
 
     chosen = load_scenario(scenario)
+    seed = dataset_seed(seed, split)
     feature_config = FeatureConfig.from_toml(features) if features else FeatureConfig()
     checked_device(device)
     console = Console(stderr=True)
@@ -84,4 +95,7 @@ def simulate(
             overwrite=overwrite,
             progress=lambda done: progress.advance(task, done),
         )
-    console.print(f"wrote {n} samples of {chosen.name} to {manifest.parent} ({manifest.name})")
+    console.print(
+        f"wrote {n} samples of {chosen.name} (dataset seed {seed}) to {manifest.parent} "
+        f"({manifest.name})"
+    )

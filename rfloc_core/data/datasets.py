@@ -5,7 +5,10 @@ Every item, from memory or from disk, is a dict with the keys of ``ITEM_DTYPES``
 north in metres, ``tx_power_dbm`` (), ``received_power_dbm`` (receivers,), ``online``
 (receivers,) bool, ``signal_type`` () index into ``SIGNAL_TYPES``, ``index`` () the sample index,
 ``receivers_m`` (receivers, 2) each receiver's east and north in metres (the scenario's network,
-or the sample's own with ``random_network``).
+or the sample's own with ``random_network``), ``measured_rss_dbm`` (receivers,) the signal power
+each receiver measured from its IQ in dBm, what the classical estimators see (NaN from a
+``SyntheticDataset`` made with ``measure_rss=False``, as training's are: measuring costs a fifth
+of the simulation and training never reads it).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from rfloc_core.data.errors import ConfigError
+from rfloc_core.data.estimators import measure_rss_dbm
 from rfloc_core.data.feature_config import FeatureConfig
 from rfloc_core.data.features import log_mel_features
 from rfloc_core.data.scenario import ScenarioConfig
@@ -32,12 +36,25 @@ ITEM_DTYPES: dict[str, torch.dtype] = {
     "signal_type": torch.int64,
     "index": torch.int64,
     "receivers_m": torch.float32,
+    "measured_rss_dbm": torch.float32,
 }
 
 
-def batch_to_items(batch: SimulatedBatch, feature_config: FeatureConfig) -> Item:
+def batch_to_items(
+    batch: SimulatedBatch, simulator: Simulator, *, measure_rss: bool = True
+) -> Item:
     """Batched item tensors ``(B, ...)`` (features computed on the batch's device)."""
+    feature_config = simulator.feature_config
     features = log_mel_features(batch.iq, feature_config, batch.online)
+    if measure_rss:
+        measured_rss_dbm = measure_rss_dbm(
+            batch.iq,
+            feature_config.sample_rate_hz,
+            simulator.scenario.receiver_hardware.bandwidth_hz,
+            simulator.noise_density_dbm_per_hz,
+        )
+    else:
+        measured_rss_dbm = torch.full(batch.online.shape, float("nan"), device=batch.online.device)
     values = {
         "features": features,
         "position_m": batch.position_m,
@@ -47,6 +64,7 @@ def batch_to_items(batch: SimulatedBatch, feature_config: FeatureConfig) -> Item
         "signal_type": batch.signal_type,
         "index": batch.index,
         "receivers_m": batch.receivers_enu_m[..., :2],
+        "measured_rss_dbm": measured_rss_dbm,
     }
     return {key: values[key].to(ITEM_DTYPES[key]) for key in ITEM_DTYPES}
 
@@ -61,6 +79,7 @@ class SyntheticDataset(Dataset[Item]):
 
     Single items and batches (``__getitems__``, used by ``DataLoader``) give identical values,
     since each sample is a function of ``(seed, index)`` alone. Items stay on ``device``.
+    ``measure_rss=False`` leaves ``measured_rss_dbm`` NaN.
     """
 
     def __init__(
@@ -70,12 +89,15 @@ class SyntheticDataset(Dataset[Item]):
         seed: int = 0,
         feature_config: FeatureConfig | None = None,
         device: str | torch.device = "cpu",
+        *,
+        measure_rss: bool = True,
     ) -> None:
         if length < 0:
             raise ConfigError(f"dataset length must be >= 0 samples, got {length}")
         self.scenario = scenario
         self.length = length
         self.seed = seed
+        self.measure_rss = measure_rss
         self.feature_config = feature_config or FeatureConfig()
         self.simulator = Simulator(scenario, self.feature_config, device)
 
@@ -92,7 +114,7 @@ class SyntheticDataset(Dataset[Item]):
     def batch(self, indices: Sequence[int]) -> Item:
         """Batched items ``(len(indices), ...)``, the vectorised path."""
         simulated = self.simulator.simulate(self._check(indices), self.seed)
-        return batch_to_items(simulated, self.feature_config)
+        return batch_to_items(simulated, self.simulator, measure_rss=self.measure_rss)
 
     def __getitem__(self, index: int) -> Item:
         return split_items(self.batch([index]))[0]

@@ -34,13 +34,19 @@ from rfloc_core.data.storage import FORMAT_VERSION
 from rfloc_core.data.validation import ModelT, validate_config
 from rfloc_core.hashing import sha256_file
 
-READABLE_VERSIONS = (1, 2)
+READABLE_VERSIONS = (1, 2, 3)
 """Older formats still read: version 1 shards lack ``receivers_m``, which is the manifest
 scenario's fixed network in every row (version 1 had no random networks); versions 1 and 2
-carry no manifest hash."""
+carry no manifest hash; versions 1 to 3 lack ``measured_rss_dbm``, which reads as NaN
+(``measures_rss`` is False), so models train and run on them but the classical estimators
+cannot."""
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
+    if not root.is_dir():
+        raise DatasetError(
+            f"{root} is not a folder; give the folder that `rfloc simulate --out` wrote"
+        )
     path = root / MANIFEST_NAME
     if not path.is_file():
         raise DatasetError(
@@ -96,6 +102,12 @@ def _shard_entries(manifest: dict[str, Any], path: Path) -> list[dict[str, Any]]
     )
 
 
+def dataset_scenario(root: str | Path) -> ScenarioConfig:
+    """The scenario a dataset folder's manifest records, read without opening its shards."""
+    path = Path(root)
+    return _manifest_field(read_manifest(path), "scenario", ScenarioConfig, path / MANIFEST_NAME)
+
+
 def _config_difference(stored: FeatureConfig, requested: FeatureConfig) -> str:
     fields = [
         f"{name}={getattr(stored, name)!r} (requested {getattr(requested, name)!r})"
@@ -106,7 +118,9 @@ def _config_difference(stored: FeatureConfig, requested: FeatureConfig) -> str:
 
 
 class DiskDataset(Dataset[Item]):
-    """Map-style dataset over a folder written by ``simulate_to_disk``."""
+    """Map-style dataset over a folder written by ``simulate_to_disk``; with ``count``, only its
+    first ``count`` samples (all of them when it holds fewer). Its features must equal
+    ``feature_config`` (the default ``FeatureConfig()`` when None) unless ``any_features``."""
 
     def __init__(
         self,
@@ -114,6 +128,8 @@ class DiskDataset(Dataset[Item]):
         feature_config: FeatureConfig | None = None,
         *,
         verify_checksums: bool = True,
+        count: int | None = None,
+        any_features: bool = False,
     ) -> None:
         self.root = Path(root)
         manifest = read_manifest(self.root)
@@ -123,7 +139,7 @@ class DiskDataset(Dataset[Item]):
             manifest, "feature_config", FeatureConfig, manifest_path
         )
         requested = feature_config or FeatureConfig()
-        if self.feature_config != requested:
+        if self.feature_config != requested and not any_features:
             raise FeatureMismatchError(
                 f"dataset {self.root} was made with different features: "
                 f"{_config_difference(self.feature_config, requested)}; regenerate it with the "
@@ -137,7 +153,9 @@ class DiskDataset(Dataset[Item]):
         self.seed = int(manifest["seed"])
         self.shards: list[dict[str, Any]] = _shard_entries(manifest, manifest_path)
         self._starts = [int(shard["first_index"]) for shard in self.shards]
-        self._length = int(manifest["count"])
+        self.stored_count = int(manifest["count"])
+        self._length = self.stored_count if count is None else min(count, self.stored_count)
+        self.measures_rss = manifest["format_version"] >= 4
         for shard in self.shards:
             path = checked_shard_file(self.root, shard["file"], manifest_path)
             if not path.is_file():
@@ -207,7 +225,22 @@ class DiskDataset(Dataset[Item]):
     def _column(self, shard: h5py.File, key: str, rows: list[int]) -> torch.Tensor:
         if key == "receivers_m" and self._network_m is not None:
             return self._network_m.expand(len(rows), -1, -1)
+        if key == "measured_rss_dbm" and not self.measures_rss:
+            return torch.full((len(rows), self.scenario.n_receivers), float("nan"))
         return torch.as_tensor(np.asarray(shard[key][rows]))
+
+    @property
+    def positions_m(self) -> torch.Tensor:
+        """``(len(self), 2)`` float32 true east, north of every sample, metres, read without
+        the features."""
+        parts = []
+        for number, shard_entry in enumerate(self.shards):
+            first = int(shard_entry["first_index"])
+            if first >= self._length:
+                break
+            rows = min(int(shard_entry["count"]), self._length - first)
+            parts.append(torch.as_tensor(np.asarray(self._shard(number)["position_m"][:rows])))
+        return torch.cat(parts).to(ITEM_DTYPES["position_m"])
 
     def batch(self, indices: Sequence[int]) -> Item:
         """Stacked items ``(len(indices), ...)``."""

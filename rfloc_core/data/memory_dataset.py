@@ -80,14 +80,15 @@ def shared_memory_dataset(
     features: FeatureConfig,
     on_batch: Callable[[int], None] | None = None,
 ) -> tuple[MemoryDataset, bool]:
-    """The in-memory set of (scenario, length, seed, features), and whether it was simulated
-    now (False: an earlier run of this process had simulated it)."""
+    """The in-memory training set of (scenario, length, seed, features), without measured RSS,
+    and whether it was simulated now (False: an earlier run of this process had simulated it)."""
     key = (scenario.model_dump_json(), features.model_dump_json(), seed, length)
     found = _shared.get(key)
     if found is not None:
         _shared.move_to_end(key)
         return found, False
-    dataset = MemoryDataset.simulate(SyntheticDataset(scenario, length, seed, features), on_batch)
+    source = SyntheticDataset(scenario, length, seed, features, measure_rss=False)
+    dataset = MemoryDataset.simulate(source, on_batch)
     _shared[key] = dataset
     while len(_shared) > SHARED_SETS:
         _shared.popitem(last=False)

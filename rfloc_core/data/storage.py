@@ -40,8 +40,9 @@ from rfloc_core.data.feature_config import FeatureConfig
 from rfloc_core.data.scenario import SIGNAL_TYPES, ScenarioConfig
 from rfloc_core.hashing import sha256_file
 
-FORMAT_VERSION = 3
-"""2: items carry ``receivers_m``; 3: the manifest carries its own SHA-256."""
+FORMAT_VERSION = 4
+"""2: items carry ``receivers_m``; 3: the manifest carries its own SHA-256; 4: items carry
+``measured_rss_dbm``, so the classical estimators run on a dataset read back."""
 _NUMPY_DTYPES = {torch.float32: "float32", torch.bool: "bool", torch.int64: "int64"}
 
 

@@ -45,7 +45,20 @@ def evaluate(
             "checkpoint was trained on.",
         ),
     ] = None,
-    n: Annotated[int, typer.Option("--n", help="Held-out test samples.", min=1)] = 1000,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="A dataset folder written by `rfloc simulate` to evaluate on "
+            " instead of simulating; its scenario and features must suit the model.",
+        ),
+    ] = None,
+    n: Annotated[
+        int | None,
+        typer.Option(
+            "--n", help="Test samples (default: 1000 simulated, or every sample of --data).", min=1
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Run seed of the test split.")] = 0,
     out: Annotated[
         Path | None,
@@ -62,6 +75,9 @@ def evaluate(
 ) -> None:
     """Evaluate a checkpoint on a held-out test set, beside the classical baselines.
 
+    The test set is simulated from --seed's test split, or read from a --data folder, which
+    every backbone and machine can share.
+
     Prints error statistics (metres), the ratio to the Cramér-Rao bound and the calibration of
     the predicted uncertainty for the model, the RSS maximum-likelihood estimator and the
     weighted centroid, all on the same samples; writes the error CDF, a map of predicted vs
@@ -73,12 +89,18 @@ def evaluate(
 
     checked_device(device)
     config = read_checkpoint_config(checkpoint)
-    label = scenario if scenario else (config.scenario or {}).get("name", "scenario")
-    folder = out or checkpoint.parent / f"evaluation-{Path(str(label)).stem}-n{n}"
+    if data is not None:
+        label = data.resolve().name
+        default_folder = checkpoint.parent / (f"evaluation-{label}" + (f"-n{n}" if n else ""))
+    else:
+        label = scenario if scenario else (config.scenario or {}).get("name", "scenario")
+        default_folder = checkpoint.parent / f"evaluation-{Path(str(label)).stem}-n{n or 1000}"
+    folder = out or default_folder
     evaluation = run_evaluate(
         checkpoint,
         scenario=scenario,
-        samples=n,
+        data=data,
+        samples=n if data is not None else n or 1000,
         seed=seed,
         out_dir=folder,
         batch_size=batch_size,

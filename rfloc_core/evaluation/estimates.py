@@ -1,23 +1,27 @@
 """The model and the classical baselines on the same simulated samples, with the bound.
 
-One pass over the samples simulates IQ once and feeds it two ways: log-mel features to the
-model, and RSS measured from the IQ (``measure_rss_dbm``) to the RSS maximum-likelihood and
-weighted-centroid estimators. The Cramér–Rao bound is evaluated at each true position with
-the scenario's shadowing covariance (plus calibration error) and that sample's dropouts.
+One pass over a dataset's items, simulated or read from disk, feeds the log-mel features to
+the model and the RSS each receiver measured from its IQ (``measure_rss_dbm``) to the RSS
+maximum-likelihood and weighted-centroid estimators. The Cramér–Rao bound is evaluated at each
+true position with the scenario's shadowing covariance (plus calibration error) and that
+sample's dropouts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
 
 from rfloc_core.data.channel import shadowing_covariance_db2, shadowing_covariance_db2_batched
 from rfloc_core.data.crb import rss_crb_covariance_m2
-from rfloc_core.data.datasets import SyntheticDataset, batch_to_items
-from rfloc_core.data.estimators import measure_rss_dbm, rss_mle, weighted_centroid
+from rfloc_core.data.datasets import Item
+from rfloc_core.data.errors import DatasetError
+from rfloc_core.data.estimators import rss_mle, weighted_centroid
+from rfloc_core.data.geometry import receivers_enu_m
 from rfloc_core.data.scenario import ScenarioConfig
 from rfloc_core.heads.moments import predictive_covariance_m2
 from rfloc_core.model import LocalizationNet, ReceiverSetNet
@@ -77,10 +81,31 @@ def baseline_positions_m(
     return {RSS_MLE: mle.position_m, WEIGHTED_CENTROID: centroid}
 
 
+class EvaluationSet(Protocol):
+    """What the estimates are collected over: a ``SyntheticDataset`` or a ``DiskDataset``."""
+
+    scenario: ScenarioConfig
+
+    def __len__(self) -> int: ...
+
+    def batch(self, indices: Sequence[int]) -> Item: ...
+
+
+def _measured_rss_dbm(items: Item, dataset: EvaluationSet) -> torch.Tensor:
+    rss = items["measured_rss_dbm"].to(torch.float64)
+    if bool(rss.isnan().any()):
+        where = getattr(dataset, "root", "this dataset")
+        raise DatasetError(
+            f"{where} holds no measured RSS (it was written by an older rfloc), so the "
+            "classical estimators cannot run on it; regenerate it with `rfloc simulate`"
+        )
+    return rss
+
+
 @torch.no_grad()
 def collect_estimates(
     model: LocalizationNet | ReceiverSetNet,
-    dataset: SyntheticDataset,
+    dataset: EvaluationSet,
     *,
     batch_size: int = 256,
     device: str | torch.device = "cpu",
@@ -90,36 +115,36 @@ def collect_estimates(
     """Run ``model`` and the baselines over every sample of ``dataset``; ``on_batch(n)`` is
     called after each batch of ``n`` samples (for a progress bar). ``prior_position_m`` (the
     training set's mean east, north in metres) adds the ``prior`` baseline."""
-    scenario, simulator = dataset.scenario, dataset.simulator
+    scenario = dataset.scenario
     model = model.to(device).eval()
     per_sample = scenario.random_network is not None
+    network_m = torch.as_tensor(receivers_enu_m(scenario), dtype=torch.float64)
     parts: dict[str, list[torch.Tensor]] = {}
     indices = list(range(len(dataset)))
     for begin in range(0, len(indices), batch_size):
         chunk: Sequence[int] = indices[begin : begin + batch_size]
-        simulated = simulator.simulate(chunk, dataset.seed)
-        items = batch_to_items(simulated, dataset.feature_config)
+        items = dataset.batch(chunk)
+        rss = _measured_rss_dbm(items, dataset)
+        online = items["online"].cpu()
         outputs = {k: v.float() for k, v in model(*model_inputs(model, items)).items()}
-        truth = simulated.position_m.to(torch.float64)
-        receivers = simulated.receivers_enu_m.cpu()
+        truth = items["position_m"].to(torch.float64).cpu()
+        if per_sample:  # random networks lie in the frame's horizontal plane
+            horizontal_m = items["receivers_m"].to(torch.float64).cpu()
+            receivers = torch.nn.functional.pad(horizontal_m, (0, 1))
+        else:
+            receivers = network_m.expand(len(chunk), -1, -1)
         row = {
             "truth_m": truth,
             "model_position_m": outputs["position_m"],
             "model_nll": model.nll(outputs, truth.to(outputs["position_m"])),
-            "online": simulated.online,
+            "online": online,
             "receivers_enu_m": receivers,
         }
         covariance = predictive_covariance_m2(outputs)
         if covariance is not None:
             row["model_covariance_m2"] = covariance
-        rss = measure_rss_dbm(
-            simulated.iq,
-            dataset.feature_config.sample_rate_hz,
-            scenario.receiver_hardware.bandwidth_hz,
-            simulator.noise_density_dbm_per_hz,
-        )
         for name, position in baseline_positions_m(
-            rss, simulated.online, scenario, receivers if per_sample else receivers[0]
+            rss.cpu(), online, scenario, receivers if per_sample else network_m
         ).items():
             row[f"baseline:{name}"] = position
         if prior_position_m is not None:

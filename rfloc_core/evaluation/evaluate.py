@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rfloc_core.checkpoint import CheckpointConfig, load_checkpoint
 from rfloc_core.data.datasets import SyntheticDataset
@@ -13,9 +13,12 @@ from rfloc_core.data.feature_config import FeatureConfig
 from rfloc_core.data.scenario import ScenarioConfig, load_scenario
 from rfloc_core.data.splits import Split, split_seed
 from rfloc_core.data.validation import validate_config
-from rfloc_core.evaluation.estimates import SampleEstimates, collect_estimates
+from rfloc_core.evaluation.estimates import EvaluationSet, SampleEstimates, collect_estimates
 from rfloc_core.evaluation.report import write_report
 from rfloc_core.evaluation.summary import Evaluation, summarize
+
+if TYPE_CHECKING:
+    from rfloc_core.data.disk_dataset import DiskDataset
 
 
 def checkpoint_scenario(
@@ -72,6 +75,38 @@ def recorded_prior_m(config: CheckpointConfig) -> tuple[float, float] | None:
     return None
 
 
+def evaluate_dataset(
+    model: Any,
+    dataset: EvaluationSet,
+    *,
+    batch_size: int = 256,
+    device: str = "cpu",
+    progress: bool = False,
+    context: dict[str, Any] | None = None,
+    prior_position_m: tuple[float, float] | None = None,
+) -> tuple[Evaluation, SampleEstimates]:
+    """Model and baselines on every sample of ``dataset`` (simulated, or read from disk);
+    ``prior_position_m`` (the training set's mean position, m) adds the ``prior`` baseline."""
+    scenario = dataset.scenario
+    bar: Any = nullcontext()
+    if progress:
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+    with bar:
+        label = f"evaluating on {scenario.name}"
+        task = bar.add_task(label, total=len(dataset)) if progress else None
+        estimates = collect_estimates(
+            model,
+            dataset,
+            batch_size=batch_size,
+            device=device,
+            on_batch=(lambda n: bar.advance(task, n)) if progress else None,
+            prior_position_m=prior_position_m,
+        )
+    return summarize(estimates, {"scenario": scenario.name} | dict(context or {})), estimates
+
+
 def evaluate_samples(
     model: Any,
     scenario: ScenarioConfig,
@@ -86,56 +121,78 @@ def evaluate_samples(
     context: dict[str, Any] | None = None,
     prior_position_m: tuple[float, float] | None = None,
 ) -> tuple[Evaluation, SampleEstimates]:
-    """Model and baselines on samples ``0..samples-1`` of ``split`` under run seed ``seed``;
-    ``prior_position_m`` (the training set's mean position, m) adds the ``prior`` baseline."""
+    """Model and baselines on simulated samples ``0..samples-1`` of ``split`` under run seed
+    ``seed``; ``prior_position_m`` (the training set's mean position, m) adds the ``prior``
+    baseline."""
     if samples < 1:
         raise ConfigError(f"samples must be >= 1, got {samples}")
     dataset = SyntheticDataset(scenario, samples, split_seed(seed, split), features)
-    bar: Any = nullcontext()
-    if progress:
-        from rich.progress import Progress
+    return evaluate_dataset(
+        model,
+        dataset,
+        batch_size=batch_size,
+        device=device,
+        progress=progress,
+        context={"seed": seed, "split": split} | dict(context or {}),
+        prior_position_m=prior_position_m,
+    )
 
-        bar = Progress(transient=True)
-    with bar:
-        task = bar.add_task(f"evaluating on {scenario.name}", total=samples) if progress else None
-        estimates = collect_estimates(
-            model,
-            dataset,
-            batch_size=batch_size,
-            device=device,
-            on_batch=(lambda n: bar.advance(task, n)) if progress else None,
-            prior_position_m=prior_position_m,
-        )
-    context = {"scenario": scenario.name, "seed": seed, "split": split} | dict(context or {})
-    return summarize(estimates, context), estimates
+
+def open_test_data(
+    root: str | Path, config: CheckpointConfig, samples: int | None = None
+) -> DiskDataset:
+    """The dataset written by ``rfloc simulate`` (or imported) in ``root``, checked against
+    the checkpoint: the same features, and a receiver network the model can take."""
+    from rfloc_core.data.disk_dataset import DiskDataset
+
+    dataset = DiskDataset(root, checkpoint_features(config), count=samples)
+    checkpoint_scenario(config, dataset.scenario)
+    return dataset
 
 
 def evaluate(
     checkpoint: str | Path,
     *,
     scenario: str | Path | ScenarioConfig | None = None,
-    samples: int = 1000,
+    data: str | Path | None = None,
+    samples: int | None = 1000,
     seed: int = 0,
     out_dir: str | Path | None = None,
     batch_size: int = 256,
     device: str = "cpu",
     progress: bool = False,
 ) -> Evaluation:
-    """Evaluate the checkpoint folder on ``samples`` held-out test samples of ``scenario``
-    (default: the one it was trained on) beside the RSS baselines and the Cramér–Rao bound;
-    with ``out_dir``, write ``evaluation.json`` and the PNG plots there."""
+    """Evaluate the checkpoint folder beside the RSS baselines and the Cramér–Rao bound, on
+    ``samples`` held-out test samples of ``scenario`` (default: the one it was trained on), or
+    on the first ``samples`` of the dataset folder ``data`` (all of it with ``None``); with
+    ``out_dir``, write ``evaluation.json`` and the PNG plots there."""
     model, config = load_checkpoint(checkpoint, map_location=device)
-    chosen = checkpoint_scenario(config, scenario)
-    evaluation, estimates = evaluate_samples(
+    context: dict[str, Any] = {
+        "checkpoint": str(checkpoint),
+        "backbone": config.backbone,
+        "head": config.head,
+    }
+    dataset: EvaluationSet
+    if data is not None:
+        if scenario is not None:
+            raise ConfigError(
+                "give a scenario or a dataset folder, not both: a dataset carries its own scenario"
+            )
+        dataset = open_test_data(data, config, samples)
+        context |= {"data": str(data), "data_seed": dataset.seed}
+    else:
+        chosen = checkpoint_scenario(config, scenario)
+        dataset = SyntheticDataset(
+            chosen, samples or 1000, split_seed(seed, "test"), checkpoint_features(config)
+        )
+        context |= {"seed": seed, "split": "test"}
+    evaluation, estimates = evaluate_dataset(
         model,
-        chosen,
-        checkpoint_features(config),
-        samples=samples,
-        seed=seed,
+        dataset,
         batch_size=batch_size,
         device=device,
         progress=progress,
-        context={"checkpoint": str(checkpoint), "backbone": config.backbone, "head": config.head},
+        context=context,
         prior_position_m=recorded_prior_m(config),
     )
     if out_dir is not None:

@@ -16,10 +16,8 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rfloc_core.contract import DEFAULT_INPUT_SIZE, DEFAULT_RECEIVERS
-from rfloc_core.data.errors import ConfigError
 from rfloc_core.data.presets import DEFAULT_PRESET as DEFAULT_SCENARIO
 from rfloc_core.data.validation import validate_config
-from rfloc_core.errors import UnknownNameError
 from rfloc_core.packaged_presets import read_preset_or_file
 from rfloc_core.training.overrides import apply_model_overrides
 
@@ -28,6 +26,7 @@ PRESET_PACKAGE = "rfloc_core.training.presets"
 
 Precision = Literal["32-true", "16-mixed", "bf16-mixed", "auto"]
 LossName = Literal["nll", "beta_nll"]
+FreezeName = Literal["none", "head", "backbone"]
 
 
 class _Strict(BaseModel):
@@ -118,6 +117,36 @@ class TrainConfig(_Strict):
         min_length=1,
         description="scenario preset name or path of a scenario TOML file (relative to the "
         "working directory) the synthetic samples are drawn from",
+    )
+    data: str | None = Field(
+        default=None,
+        min_length=1,
+        description="folder of a dataset written by `rfloc simulate` to train on "
+        ", its first train_samples samples; its scenario and features replace "
+        "scenario's; none: simulate on the fly",
+    )
+    val_data: str | None = Field(
+        default=None,
+        min_length=1,
+        description="dataset folder to validate on, its first val_samples samples; none: "
+        "simulate the validation split of seed from the training scenario",
+    )
+    test_data: str | None = Field(
+        default=None,
+        min_length=1,
+        description="dataset folder the best checkpoint is evaluated on once training ends "
+        "(report in evaluation-test/); never used for choosing or stopping; none: no test",
+    )
+    init_from: str | None = Field(
+        default=None,
+        min_length=1,
+        description="checkpoint folder whose weights start the run (fine-tuning); it must be "
+        "of the same backbone, head, fusion, receivers and input size; none: fresh weights",
+    )
+    freeze: FreezeName = Field(
+        default="none",
+        description="with init_from, parameters kept as the checkpoint left them: none, head, "
+        "or backbone (everything but the head)",
     )
     seed: int = Field(default=0, ge=0, le=2**32 - 1, description="seed of data and init")
     epochs: int = Field(default=30, ge=1, le=10_000, description="passes over train_samples")
@@ -271,87 +300,6 @@ def _raw_config(preset_or_path: str | Path) -> tuple[dict[str, Any], str]:
     return data, text if is_file else f"preset {text}"
 
 
-def _check_scenario(config: TrainConfig, source: str) -> None:
-    from rfloc_core.data.scenario import load_scenario
-
-    scenario = load_scenario(config.scenario)
-    if config.model.fusion is not None:
-        return
-    if scenario.random_network is not None:
-        raise ConfigError(
-            f"{source}: scenario {config.scenario!r} draws a new receiver network for every "
-            "sample, which only a receiver-set model can take; set model.fusion (attention or "
-            "deepsets)"
-        )
-    if scenario.n_receivers != config.model.receivers:
-        raise ConfigError(
-            f"{source}: field model.receivers is {config.model.receivers} but scenario "
-            f"{config.scenario!r} has {scenario.n_receivers} receivers; they must be equal"
-        )
-
-
-def _check_weights_file(config: TrainConfig, source: str) -> None:
-    pretrained = config.model.pretrained
-    if isinstance(pretrained, str) and not Path(pretrained).is_file():
-        raise ConfigError(
-            f"{source}: field model.pretrained names {pretrained!r}, which is not a file; "
-            "give an existing weights file, true for the published weights, or false"
-        )
-
-
-def check_against_registry(config: TrainConfig, source: str) -> None:
-    """Backbone and head names, head options, input size and published weights, against
-    installed plugins."""
-    from rfloc_core.errors import InvalidInputError
-    from rfloc_core.model.builder_options import check_builder_options
-    from rfloc_core.registry import get_registry
-
-    registry = get_registry()
-    model = config.model
-    try:
-        backbone = registry.backbone(model.backbone)
-    except UnknownNameError as error:
-        raise ConfigError(f"{source}: field model.backbone: {error}") from None
-    try:
-        head = registry.head(model.head)
-    except UnknownNameError as error:
-        raise ConfigError(f"{source}: field model.head: {error}") from None
-    try:
-        check_builder_options("head", head.name, head.build, model.head_options, "head_options")
-    except InvalidInputError as error:
-        raise ConfigError(f"{source}: field model.{error}") from None
-    if model.fusion is not None:
-        _check_fusion(model, source)
-    problem = backbone.constraints.problem(model.input_size.as_tuple())
-    if problem:
-        raise ConfigError(
-            f"{source}: field model.input_size does not suit {backbone.name}: {problem}"
-        )
-    if model.pretrained is True and backbone.pretrained is None:
-        raise ConfigError(
-            f"{source}: field model.pretrained is true but {backbone.name} has no published "
-            "weights; set it to false or to a local weights file path"
-        )
-
-
-def _check_fusion(model: ModelConfig, source: str) -> None:
-    """The fusion's name against the registry and its options against the fusion itself."""
-    from rfloc_core.errors import InvalidInputError
-    from rfloc_core.model.create import build_fusion
-    from rfloc_core.registry import get_registry
-
-    assert model.fusion is not None
-    try:
-        spec = get_registry().fusion(model.fusion)
-    except UnknownNameError as error:
-        raise ConfigError(f"{source}: field model.fusion: {error}") from None
-    try:
-        build_fusion(spec, 8, model.fusion_options)
-    except InvalidInputError as error:
-        detail = str(error).removeprefix("fusion_options: ")
-        raise ConfigError(f"{source}: field model.fusion_options: {detail}") from None
-
-
 def load_train_config(
     preset_or_path: str | Path,
     overrides: Iterable[str] = (),
@@ -370,8 +318,7 @@ def load_train_config(
     if overrides:
         source = f"{source} with overrides {' '.join(overrides)}"
     config = validate_config(TrainConfig, data, source)
-    _check_scenario(config, source)
-    _check_weights_file(config, source)
-    if check_registry:
-        check_against_registry(config, source)
+    from rfloc_core.training.config_checks import check_config
+
+    check_config(config, source, check_registry=check_registry)
     return config

@@ -43,7 +43,8 @@ def available_memory_bytes() -> int | None:
 def activation_bytes_per_sample(
     backbone: torch.nn.Module, channels: int, input_size: tuple[int, int]
 ) -> int:
-    """Bytes of every module's outputs when ``backbone`` takes one sample of ``channels``."""
+    """Bytes of every module's outputs when ``backbone`` takes one sample of ``channels``,
+    measured in eval mode, so the probe leaves normalisation statistics as they were."""
     import torch
 
     total = 0
@@ -57,12 +58,16 @@ def activation_bytes_per_sample(
     handles = [m.register_forward_hook(count) for m in leaves]
     parameter = next(backbone.parameters(), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
+    modes = {module: module.training for module in backbone.modules()}
+    backbone.eval()
     try:
         with torch.no_grad():
             backbone(torch.zeros(1, channels, *input_size, device=device))
     finally:
         for handle in handles:
             handle.remove()
+        for module, training in modes.items():
+            module.training = training
     return total
 
 

@@ -52,7 +52,17 @@ def validation_metrics(
 
 
 class LocalizationModule(lightning.LightningModule):
-    """AdamW with linear warm-up then cosine decay, stepped every optimizer step."""
+    """AdamW with linear warm-up then cosine decay, stepped every optimizer step.
+
+    ``frozen_modules`` (fine-tuning's frozen part) stay in eval mode while the rest trains."""
+
+    frozen_modules: list[torch.nn.Module]
+
+    def train(self, mode: bool = True) -> LocalizationModule:
+        super().train(mode)
+        for module in getattr(self, "frozen_modules", []):
+            module.eval()
+        return self
 
     def __init__(
         self,

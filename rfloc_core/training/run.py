@@ -56,6 +56,8 @@ class TrainResult:
     mlflow_run_id: str | None
     registered_model: str | None
     model_version: str | None
+    test_evaluation: Any = None
+    """``Evaluation`` of the best checkpoint on ``test_data``, or None without one."""
     uncertainty_calibration: Any = None
     """``rfloc_core.training.calibrate.UncertaintyCalibration`` of the best checkpoint on the
     validation set, or None (turned off, or a head that is not the core's)."""

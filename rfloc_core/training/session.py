@@ -4,33 +4,25 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import math
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import lightning
 import torch
-from lightning.pytorch.callbacks import EarlyStopping
 
 from rfloc_core.checkpoint import load_checkpoint, save_checkpoint
-from rfloc_core.data.errors import ConfigError
-from rfloc_core.data.feature_config import FeatureConfig
-from rfloc_core.data.scenario import ScenarioConfig, load_scenario
+from rfloc_core.data.scenario import ScenarioConfig
 from rfloc_core.errors import RflocError, first_line
-from rfloc_core.evaluation.evaluate import evaluate_samples
-from rfloc_core.evaluation.report import write_report
-from rfloc_core.evaluation.summary import Evaluation
 from rfloc_core.model import create_model
 from rfloc_core.registry import get_registry
 from rfloc_core.registry._loading import INTERNAL_PLUGIN
 from rfloc_core.training.calibrate import calibrate_checkpoint
 from rfloc_core.training.callbacks import (
     BEST_DIR,
-    AtomicCheckpointIO,
     BestCheckpoint,
     LearningCurve,
     ResumeState,
@@ -38,6 +30,18 @@ from rfloc_core.training.callbacks import (
 )
 from rfloc_core.training.config import TrainConfig
 from rfloc_core.training.data_module import SyntheticDataModule
+from rfloc_core.training.final_evaluation import (
+    TEST_EVALUATION_DIR,
+    evaluate_best,
+    evaluation_metrics,
+)
+from rfloc_core.training.fine_tune import (
+    PARENT_KEY,
+    ParentCheckpoint,
+    freeze,
+    load_parent_weights,
+    read_parent,
+)
 from rfloc_core.training.memory_check import check_training_memory
 from rfloc_core.training.module import MONITOR, LocalizationModule
 from rfloc_core.training.quiet import quiet_training
@@ -47,14 +51,20 @@ from rfloc_core.training.run import (
     RUN_JSON,
     RunFolderError,
     TrainResult,
-    resolve_precision,
 )
+from rfloc_core.training.sources import TrainingSources, training_sources
 from rfloc_core.training.tracking import (
     RunTracker,
     TrackingCallback,
     environment,
     flatten,
     registered_model_name,
+)
+from rfloc_core.training.trainer_setup import (
+    check_resume_state,
+    lightning_settings,
+    make_trainer,
+    patience_callback,
 )
 
 
@@ -69,14 +79,37 @@ def position_scale_m(scenario: ScenarioConfig) -> float:
     return 0.5 * max(area.east_max_m - area.east_min_m, area.north_max_m - area.north_min_m)
 
 
-def _evaluation_metrics(evaluation: Evaluation) -> dict[str, float]:
-    """Final figures for MLflow: ``final_<estimator>_<metric>``."""
-    metrics = {"final_crb_rmse_m": evaluation.crb_rmse_m}
-    for row in evaluation.rows:
-        for key, value in row.as_dict().items():
-            if isinstance(value, float) and value != float("inf"):
-                metrics[f"final_{row.name}_{key}"] = value
-    return metrics
+def _lineage_tags(record: dict[str, Any]) -> dict[str, str]:
+    """MLflow tags linking a fine-tuning run to the run that made its starting checkpoint."""
+    parent = record.get(PARENT_KEY)
+    if not parent:
+        return {}
+    tags = {"parent_checkpoint": parent["path"]}
+    if parent.get("mlflow_run_id"):
+        tags["parent_run_id"] = parent["mlflow_run_id"]
+    return tags
+
+
+def _model_kwargs(
+    config: TrainConfig, scenario: ScenarioConfig, parent: ParentCheckpoint | None
+) -> dict[str, Any]:
+    """``create_model``'s arguments: the config's, the scales of the scenario (or of the
+    parent, whose weights they give meaning to) and the backbone's recipe."""
+    kwargs = config.model.create_model_kwargs()
+    if parent is not None:
+        kwargs["head_options"] = parent.head_options() | kwargs["head_options"]
+    kwargs["head_options"].setdefault("position_scale_m", position_scale_m(scenario))
+    if config.model.fusion is not None:
+        parent_scale_m = parent.receiver_scale_m() if parent is not None else None
+        kwargs["receiver_scale_m"] = (
+            config.model.receiver_scale_m or parent_scale_m or position_scale_m(scenario)
+        )
+    registry = get_registry()
+    recipe = registry.backbone(config.model.backbone).training
+    core_head = registry.head(config.model.head).plugin == INTERNAL_PLUGIN
+    if core_head and recipe is not None and recipe.feature_norm is not None:
+        kwargs["head_options"].setdefault("feature_norm", recipe.feature_norm)
+    return kwargs
 
 
 def _calibration_metrics(calibration: dict[str, Any]) -> dict[str, float]:
@@ -101,9 +134,8 @@ def run_training(
 ) -> TrainResult | None:
     from rfloc_core.training.callbacks import RESUME_DIR, RESUME_STATE
 
-    scenario = load_scenario(config.scenario)
-    mel_bins, frames = config.model.input_size.as_tuple()
-    features = FeatureConfig(mel_bins=mel_bins, frames=frames)
+    sources = training_sources(config)
+    scenario, features = sources.scenario, sources.features
     resume_state = run_dir / RESUME_DIR / RESUME_STATE
     if resume and not resume_state.is_file():
         raise RunFolderError(
@@ -112,11 +144,11 @@ def run_training(
             "holds files a run does not write; start a new run in a new --run-dir"
         )
     if resume and launching:
-        _check_resume_state(resume_state)
+        check_resume_state(resume_state)
     tracker = None
     if launching:
-        with _lightning_settings(config), quiet_training():
-            _trainer(config, run_dir, [], by_steps=False, progress=False)
+        with lightning_settings(config), quiet_training():
+            make_trainer(config, run_dir, [], by_steps=False, progress=False)
         if tracking:
             tracker = RunTracker.start(
                 run_name=run_dir.name,
@@ -133,14 +165,16 @@ def run_training(
         if tracker is not None:
             record |= {"mlflow_run_id": tracker.run_id, "tracking_uri": tracker.tracking_uri}
         write_run(run_dir, record)
+        if config.init_from is not None:
+            record[PARENT_KEY] = read_parent(config).record()
         if tracker is not None and not resume:
             tracker.log_params(flatten(config.model_dump(mode="json")))
-            tracker.set_tags(environment() | {"run_dir": str(run_dir.resolve())})
+            tracker.set_tags(
+                environment() | {"run_dir": str(run_dir.resolve())} | _lineage_tags(record)
+            )
             tracker.log_artifact(run_dir / RUN_JSON)
     try:
-        result = _fit(
-            config, run_dir, scenario, features, tracker, resume_state if resume else None, progress
-        )
+        result = _fit(config, run_dir, sources, tracker, resume_state if resume else None, progress)
     except BaseException as error:
         if launching:
             reason = "interrupted" if isinstance(error, KeyboardInterrupt) else first_line(error)
@@ -158,11 +192,7 @@ def run_training(
         run_dir / LAST_DIR,
         scenario=scenario,
         features=features,
-        extra={
-            "epoch": trainer.current_epoch,
-            "global_step": trainer.global_step,
-            "train_mean_position_m": list(prior_m),
-        },
+        extra=result.extra | {"epoch": trainer.current_epoch, "global_step": trainer.global_step},
     )
     if not best.is_dir():  # no validation ran: the final weights are the best we have
         save_checkpoint(
@@ -170,34 +200,35 @@ def run_training(
             best,
             scenario=scenario,
             features=features,
-            extra={"train_mean_position_m": list(prior_m)},
+            extra=result.extra,
         )
     calibration = None
     if config.calibrate_uncertainty:
         calibration = calibrate_checkpoint(best, result.data.val_set)  # type: ignore[arg-type]
     model, checkpoint_config = load_checkpoint(best)
-    evaluation, estimates = evaluate_samples(
+    final = evaluate_best(
         model,
-        scenario,
-        features,
-        samples=config.val_samples,
-        seed=config.seed,
-        split="validation",
+        config,
+        sources,
+        run_dir,
+        run_dir / EVALUATION_DIR,
+        prior_m=prior_m,
         progress=progress,
-        context={"run_dir": str(run_dir), "backbone": config.model.backbone},
-        prior_position_m=prior_m,
     )
-    label = f"{config.model.backbone}/{config.model.head}, validation set"
-    write_report(evaluation, estimates, run_dir / EVALUATION_DIR, label=label)
+    evaluation = final.validation
     name = registered_model_name(checkpoint_config.backbone, checkpoint_config.head)
     version = None
     if tracker is not None:
-        metrics = _evaluation_metrics(evaluation)
+        metrics = evaluation_metrics(evaluation)
+        if final.test is not None:
+            metrics |= evaluation_metrics(final.test, "test")
         if calibration is not None:
             metrics |= _calibration_metrics(calibration.as_dict())
         tracker.log_metrics(metrics, step=trainer.current_epoch)
         tracker.log_artifacts(best, "checkpoint")
         tracker.log_artifacts(run_dir / EVALUATION_DIR, "evaluation")
+        if final.test is not None:
+            tracker.log_artifacts(run_dir / TEST_EVALUATION_DIR, TEST_EVALUATION_DIR)
         version = tracker.register_model(
             name,
             "checkpoint",
@@ -220,6 +251,9 @@ def run_training(
         "learning_curve": result.curve.as_dict(),
         "train_samples_per_s": result.timer.samples_per_s,
         "uncertainty_calibration": calibration.as_dict() if calibration else None,
+        "datasets": sources.provenance(),
+        PARENT_KEY: result.extra.get(PARENT_KEY),
+        "test_evaluation": final.test.as_dict() if final.test else None,
         "best_checkpoint": str(best),
         "registered_model": name if version else None,
         "model_version": version,
@@ -233,6 +267,7 @@ def run_training(
         best_checkpoint=best,
         last_checkpoint=run_dir / LAST_DIR,
         evaluation=evaluation,
+        test_evaluation=final.test,
         epochs_completed=trainer.current_epoch,
         steps_completed=trainer.global_step,
         learning_curve=result.curve.as_dict(),
@@ -254,52 +289,26 @@ class _Fitted:
     curve: LearningCurve
     timer: StepTimer
     prior_m: tuple[float, float]
-
-
-def _check_resume_state(path: Path) -> None:
-    """The resume state must load as weights only, as Lightning will load it: a file that was
-    changed, truncated or replaced is one line before any training starts."""
-    import pickle
-
-    try:
-        torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as error:
-        raise RunFolderError(
-            f"{path} cannot be loaded as weights only ({first_line(error)[:200]}): it was "
-            "changed, cut short or replaced after rfloc saved it; start the run again without "
-            "--resume, in a new --run-dir"
-        ) from None
-
-
-def _patience_callback(config: TrainConfig) -> EarlyStopping | None:
-    if config.validate_every_steps and config.early_stopping_patience_steps:
-        validations = math.ceil(config.early_stopping_patience_steps / config.validate_every_steps)
-        return EarlyStopping(MONITOR, patience=validations, mode="min")
-    if not config.validate_every_steps and config.early_stopping_patience_epochs:
-        return EarlyStopping(MONITOR, patience=config.early_stopping_patience_epochs, mode="min")
-    return None
+    extra: dict[str, Any]
+    """What every checkpoint of the run records: the prior, the parent, the MLflow run."""
 
 
 def _fit(
     config: TrainConfig,
     run_dir: Path,
-    scenario: ScenarioConfig,
-    features: FeatureConfig,
+    sources: TrainingSources,
     tracker: RunTracker | None,
     resume_state: Path | None,
     progress: bool,
 ) -> _Fitted | None:
+    scenario, features = sources.scenario, sources.features
     torch.manual_seed(config.seed)
-    kwargs = config.model.create_model_kwargs()
-    kwargs["head_options"].setdefault("position_scale_m", position_scale_m(scenario))
-    if config.model.fusion is not None:
-        kwargs["receiver_scale_m"] = config.model.receiver_scale_m or position_scale_m(scenario)
-    registry = get_registry()
-    recipe = registry.backbone(config.model.backbone).training
-    core_head = registry.head(config.model.head).plugin == INTERNAL_PLUGIN
-    if core_head and recipe is not None and recipe.feature_norm is not None:
-        kwargs["head_options"].setdefault("feature_norm", recipe.feature_norm)
-    model = create_model(**kwargs)
+    parent = read_parent(config) if config.init_from else None
+    model = create_model(**_model_kwargs(config, scenario, parent))
+    frozen = []
+    if parent is not None:
+        load_parent_weights(model, parent)
+        frozen = freeze(model, config.freeze)
     check_training_memory(model, config, features, scenario.n_receivers)
     module = LocalizationModule(
         model,
@@ -310,8 +319,17 @@ def _fit(
         loss=config.loss,
         beta=config.beta,
     )
-    data = SyntheticDataModule(config, scenario, features)
+    module.frozen_modules = frozen
+    module.train()
+    data = SyntheticDataModule(
+        config, scenario, features, train_data=sources.train, val_data=sources.validation
+    )
     prior_m = data.train_mean_position_m()
+    extra: dict[str, Any] = {"train_mean_position_m": list(prior_m)}
+    if parent is not None:
+        extra[PARENT_KEY] = parent.record()
+    if tracker is not None:
+        extra["mlflow_run_id"] = tracker.run_id
     curve, timer = LearningCurve(), StepTimer()
     callbacks: list[lightning.Callback] = [
         ResumeState(run_dir, data.train_batches, config.checkpoint_every_steps),
@@ -321,18 +339,18 @@ def _fit(
             scenario=scenario.model_dump(mode="json"),
             features=features.model_dump(mode="json"),
             train_config=config.model_dump(mode="json"),
-            extra={"train_mean_position_m": list(prior_m)},
+            extra=extra,
         ),
         TrackingCallback(tracker, per_step=config.validate_every_steps > 0),
         curve,
         timer,
     ]
-    patience = _patience_callback(config)
+    patience = patience_callback(config)
     if patience is not None:
         callbacks.append(patience)
     by_steps = config.validate_every_steps > 0
-    with _lightning_settings(config):
-        trainer = _trainer(config, run_dir, callbacks, by_steps, progress)
+    with lightning_settings(config):
+        trainer = make_trainer(config, run_dir, callbacks, by_steps, progress)
     trainer.fit(
         module,
         datamodule=data,
@@ -341,53 +359,4 @@ def _fit(
     )
     if not trainer.is_global_zero:
         return None
-    return _Fitted(trainer, module, data, curve, timer, prior_m)
-
-
-@contextlib.contextmanager
-def _lightning_settings(config: TrainConfig) -> Iterator[None]:
-    """Lightning's refusals of the hardware settings, as one ``ConfigError`` naming them."""
-    from lightning.fabric.utilities.exceptions import MisconfigurationException
-
-    try:
-        yield
-    except (MisconfigurationException, ValueError, RuntimeError) as error:
-        settings = (
-            f"accelerator={config.accelerator!r}, devices={config.devices!r}, "
-            f"num_nodes={config.num_nodes}, strategy={config.strategy!r}, "
-            f"precision={config.precision!r}"
-        )
-        raise ConfigError(
-            f"the fields {settings} do not fit this machine or each other: "
-            f"{first_line(error)}; `accelerator=cpu` always works, `auto` picks what is there"
-        ) from None
-
-
-def _trainer(
-    config: TrainConfig,
-    run_dir: Path,
-    callbacks: list[lightning.Callback],
-    by_steps: bool,
-    progress: bool,
-) -> lightning.Trainer:
-    return lightning.Trainer(
-        max_epochs=-1 if config.max_steps else config.epochs,
-        max_steps=config.max_steps or -1,
-        val_check_interval=config.validate_every_steps if by_steps else None,
-        check_val_every_n_epoch=None if by_steps else 1,
-        gradient_clip_val=config.gradient_clip_norm or None,
-        accelerator=config.accelerator,
-        devices=config.devices,
-        num_nodes=config.num_nodes,
-        strategy=config.strategy,
-        precision=resolve_precision(config.precision, config.accelerator),  # type: ignore[arg-type]
-        callbacks=callbacks,
-        logger=False,
-        enable_checkpointing=False,
-        num_sanity_val_steps=0,
-        enable_progress_bar=progress,
-        enable_model_summary=progress,
-        plugins=[AtomicCheckpointIO()],
-        use_distributed_sampler=False,
-        default_root_dir=run_dir,
-    )
+    return _Fitted(trainer, module, data, curve, timer, prior_m, extra)

@@ -158,3 +158,19 @@ def test_rss_measured_from_iq_matches_the_truth(ideal: ScenarioConfig) -> None:
     assert int(strong.sum()) > 20
     difference = (measured - batch.received_power_dbm)[strong]
     assert float(difference.abs().max()) < 0.5
+
+
+def test_dataset_items_carry_the_rss_measured_from_their_iq(ideal: ScenarioConfig) -> None:
+    """What a stored dataset gives the classical estimators: the measured RSS, close to the
+    true received power on strong FM samples; training's sets skip it and read NaN."""
+    from rfloc_core.data.datasets import SyntheticDataset
+
+    measured = SyntheticDataset(ideal, 64, seed=9).batch(range(64))
+    skipped = SyntheticDataset(ideal, 64, seed=9, measure_rss=False).batch(range(64))
+    fm = measured["signal_type"] == list(SignalType).index(SignalType.FM_VOICE)
+    strong = (measured["received_power_dbm"] > -100.0) & fm[:, None]
+    assert int(strong.sum()) > 20
+    difference = (measured["measured_rss_dbm"] - measured["received_power_dbm"])[strong]
+    assert float(difference.abs().max()) < 0.5
+    assert bool(skipped["measured_rss_dbm"].isnan().all())
+    assert torch.equal(skipped["features"], measured["features"])

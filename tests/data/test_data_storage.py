@@ -142,7 +142,8 @@ def test_a_version_1_dataset_reads_with_its_scenarios_network(
     tmp_path: Path, rural: ScenarioConfig
 ) -> None:
     """Format 1 shards have no receivers_m: the reader fills in the manifest's network, which
-    is what format 2 stores for a fixed network."""
+    is what format 2 stores for a fixed network. Formats before 4 have no measured RSS, which
+    reads as NaN."""
     import h5py
 
     out = tmp_path / "v1"
@@ -157,10 +158,15 @@ def test_a_version_1_dataset_reads_with_its_scenarios_network(
     manifest["format_version"] = 1
     del manifest["items"]["receivers_m"]
     manifest_path.write_text(json.dumps(manifest))
-    old = DiskDataset(out).batch(range(10))
+    old_set = DiskDataset(out)
+    assert not old_set.measures_rss
+    old = old_set.batch(range(10))
     for key in ITEM_DTYPES:
-        assert torch.equal(old[key], current[key]), key
+        if key == "measured_rss_dbm":
+            assert old[key].shape == current[key].shape and bool(old[key].isnan().all())
+        else:
+            assert torch.equal(old[key], current[key]), key
     manifest["format_version"] = 9
     manifest_path.write_text(json.dumps(manifest))
-    with pytest.raises(DatasetError, match="reads 'rfloc-simulated-dataset' versions 1, 2, 3"):
+    with pytest.raises(DatasetError, match="reads 'rfloc-simulated-dataset' versions 1, 2, 3, 4"):
         DiskDataset(out)

@@ -98,3 +98,21 @@ def test_no_tracking_writes_no_store(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert result is not None and result.mlflow_run_id is None
     assert not store.exists()
     assert load_checkpoint(result.best_checkpoint)[1].backbone == "toynet"
+
+
+def test_a_fine_tuning_run_is_linked_to_its_parent_run(tmp_path: Path) -> None:
+    from rfloc_core.training import load_train_config
+
+    parent = train(write_toy_config(tmp_path, epochs=1), progress=False)
+    assert parent is not None and parent.mlflow_run_id is not None
+    _, parent_checkpoint = load_checkpoint(parent.best_checkpoint)
+    assert parent_checkpoint.extra["mlflow_run_id"] == parent.mlflow_run_id
+    config = load_train_config(
+        write_toy_config(tmp_path, epochs=1, name="child.toml"),
+        [f"init_from={parent.best_checkpoint}", "freeze=head"],
+    )
+    child = train(config, progress=False)
+    assert child is not None
+    tags = MlflowClient().get_run(child.mlflow_run_id).data.tags
+    assert tags["parent_run_id"] == parent.mlflow_run_id
+    assert tags["parent_checkpoint"] == str(parent.best_checkpoint.resolve())
