@@ -16,6 +16,7 @@ from rfloc_core.cli.models_cmd import models
 from rfloc_core.cli.plugin_cmd import plugin_app
 from rfloc_core.cli.plugins_cmd import plugins
 from rfloc_core.data.cli import simulate
+from rfloc_core.data.gains_cli import calibrate_gains
 from rfloc_core.errors import RflocError, first_line
 from rfloc_core.evaluation.cli import evaluate
 from rfloc_core.export.cli import export
@@ -55,6 +56,7 @@ app.command("models")(models)
 app.command("simulate")(simulate)
 app.command("train")(train)
 app.command("evaluate")(evaluate)
+app.command("calibrate-gains")(calibrate_gains)
 app.command("export")(export)
 app.command("predict")(predict)
 app.command("bench")(bench)

@@ -46,6 +46,14 @@ class Receiver(_Strict):
         description="true: the station is down and hears nothing in any sample (its channel "
         "is the offline floor), as when testing a model with a station missing",
     )
+    gain_offset_db: float = Field(
+        default=0.0,
+        ge=-40.0,
+        le=40.0,
+        description="how far this station's whole recording (signal and noise) reads above "
+        "a calibrated receiver's, dB: antenna, cable, AGC. The simulator applies it; the "
+        "classical estimators assume 0 unless given calibrated gains",
+    )
 
 
 class Area(_Strict):
@@ -167,6 +175,13 @@ class RandomNetwork(_Strict):
     )
     min_spacing_m: float = Field(
         default=2_000.0, ge=0.0, le=500_000.0, description="least distance between stations, m"
+    )
+    gain_offset_sigma_db: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=20.0,
+        description="each drawn station's gain offset (see Receiver.gain_offset_db) is normal "
+        "with this standard deviation, dB; 0: calibrated stations",
     )
 
     @model_validator(mode="after")

@@ -90,6 +90,12 @@ class Simulator:
         self.taps = scenario.multipath.taps if scenario.multipath.enabled else 1
         self.n_samples = self.feature_config.n_samples
         self._layout = self._make_layout()
+        self._gain_offset_db = torch.tensor(
+            [receiver.gain_offset_db for receiver in scenario.receivers]
+            if self.random_network is None
+            else [0.0] * scenario.n_receivers,
+            dtype=torch.float64,
+        )
         self._station_up = torch.tensor(
             [not receiver.offline for receiver in scenario.receivers]
             if self.random_network is None
@@ -134,6 +140,8 @@ class Simulator:
             layout.add("network", networks.uniforms_per_network(r))
         if self.scenario.receiver_hardware.offline_count_max > 0:
             layout.add("stations_down", 1 + r)
+        if self.random_network is not None and self.random_network.gain_offset_sigma_db > 0.0:
+            layout.add("gain_offset", r)
         return layout
 
     def simulate(self, indices: Sequence[int] | torch.Tensor, seed: int = 0) -> SimulatedBatch:
@@ -207,7 +215,17 @@ class Simulator:
             * (2.0 * take(block, "carrier_offset")[:, 0] - 1.0),
             "lo_offset_hz": hardware.lo_offset_sigma_hz
             * torch.special.ndtri(take(block, "lo_offset")),
+            "gain_offset_db": self._gain_offsets_db(block),
         }
+
+    def _gain_offsets_db(self, block: torch.Tensor) -> torch.Tensor:
+        """``(B, R)`` each station's gain offset in dB: the fixed network's, or one normal draw
+        per slot of a random network."""
+        network = self.random_network
+        if network is None or network.gain_offset_sigma_db <= 0.0:
+            return self._gain_offset_db.expand(block.shape[0], -1)
+        normals: torch.Tensor = torch.special.ndtri(self._layout.take(block, "gain_offset"))
+        return normals * network.gain_offset_sigma_db
 
     def _network(self, block: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Each sample's receivers ``(B, R, 3)`` in metres, which slots it uses ``(B, R)``, and
@@ -335,6 +353,9 @@ class Simulator:
         )
         noise.mul_(math.sqrt(self.noise_power_mw / 2.0)).add_(signal.permute(0, 2, 3, 1))
         iq = torch.view_as_complex(noise)
+        gain_db = truth["gain_offset_db"]
+        if bool((gain_db != 0.0).any()):
+            iq.mul_((10.0 ** (gain_db / 20.0)).to(device, torch.float32)[..., None])
         if self.scenario.receiver_hardware.lo_offset_sigma_hz > 0.0:
             # Rotating the noise too leaves it white and circular, so one product serves both.
             iq.mul_(self._lo_rotation(truth["lo_offset_hz"].to(device, torch.float32)))

@@ -53,6 +53,14 @@ def evaluate(
             " instead of simulating; its scenario and features must suit the model.",
         ),
     ] = None,
+    gains: Annotated[
+        Path | None,
+        typer.Option(
+            "--gains",
+            help="The scenario `rfloc calibrate-gains` wrote for this network: adds the RSS MLE "
+            "on readings corrected by its estimated gain offsets (rss_mle_gains).",
+        ),
+    ] = None,
     n: Annotated[
         int | None,
         typer.Option(
@@ -100,6 +108,7 @@ def evaluate(
         checkpoint,
         scenario=scenario,
         data=data,
+        gains=gains,
         samples=n if data is not None else n or 1000,
         seed=seed,
         out_dir=folder,

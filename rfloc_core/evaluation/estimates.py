@@ -28,6 +28,8 @@ from rfloc_core.model import LocalizationNet, ReceiverSetNet
 from rfloc_core.model.inputs import model_inputs
 
 RSS_MLE = "rss_mle"
+RSS_MLE_GAINS = "rss_mle_gains"
+"""The RSS MLE on readings corrected by estimated gain offsets (``rfloc calibrate-gains``)."""
 WEIGHTED_CENTROID = "weighted_centroid"
 PRIOR = "prior"
 """The baseline that knows nothing: the training set's mean position for every sample."""
@@ -69,7 +71,12 @@ def baseline_positions_m(
     online: torch.Tensor,
     scenario: ScenarioConfig,
     receivers_enu_m: torch.Tensor,
+    assumed: ScenarioConfig | None = None,
 ) -> dict[str, torch.Tensor]:
+    """The classical estimators' positions, each assuming calibrated receivers; with
+    ``assumed`` (a scenario of the same network whose stations carry estimated
+    ``gain_offset_db``), also the RSS MLE on readings corrected by those gains, with its
+    path-loss exponent."""
     exponent = scenario.propagation.path_loss_exponent
     area = scenario.area
     box = (area.east_min_m, area.east_max_m, area.north_min_m, area.north_max_m)
@@ -78,7 +85,19 @@ def baseline_positions_m(
         rss_dbm, receivers_enu_m, exponent, online=online, search_box_m=box, transmitter_up_m=up_m
     )
     centroid = weighted_centroid(rss_dbm, receivers_enu_m, exponent, online=online)
-    return {RSS_MLE: mle.position_m, WEIGHTED_CENTROID: centroid}
+    positions = {RSS_MLE: mle.position_m, WEIGHTED_CENTROID: centroid}
+    if assumed is not None:
+        gains_db = torch.tensor([r.gain_offset_db for r in assumed.receivers], dtype=rss_dbm.dtype)
+        corrected = rss_mle(
+            rss_dbm - gains_db,
+            receivers_enu_m,
+            assumed.propagation.path_loss_exponent,
+            online=online,
+            search_box_m=box,
+            transmitter_up_m=up_m,
+        )
+        positions[RSS_MLE_GAINS] = corrected.position_m
+    return positions
 
 
 class EvaluationSet(Protocol):
@@ -111,10 +130,12 @@ def collect_estimates(
     device: str | torch.device = "cpu",
     on_batch: Callable[[int], None] | None = None,
     prior_position_m: tuple[float, float] | None = None,
+    assumed_gains: ScenarioConfig | None = None,
 ) -> SampleEstimates:
     """Run ``model`` and the baselines over every sample of ``dataset``; ``on_batch(n)`` is
     called after each batch of ``n`` samples (for a progress bar). ``prior_position_m`` (the
-    training set's mean east, north in metres) adds the ``prior`` baseline."""
+    training set's mean east, north in metres) adds the ``prior`` baseline; ``assumed_gains``
+    (a calibrated scenario of the same network) adds the gain-calibrated RSS MLE."""
     scenario = dataset.scenario
     model = model.to(device).eval()
     per_sample = scenario.random_network is not None
@@ -144,7 +165,7 @@ def collect_estimates(
         if covariance is not None:
             row["model_covariance_m2"] = covariance
         for name, position in baseline_positions_m(
-            rss.cpu(), online, scenario, receivers if per_sample else network_m
+            rss.cpu(), online, scenario, receivers if per_sample else network_m, assumed_gains
         ).items():
             row[f"baseline:{name}"] = position
         if prior_position_m is not None:

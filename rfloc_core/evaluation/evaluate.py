@@ -84,9 +84,13 @@ def evaluate_dataset(
     progress: bool = False,
     context: dict[str, Any] | None = None,
     prior_position_m: tuple[float, float] | None = None,
+    assumed_gains: ScenarioConfig | None = None,
 ) -> tuple[Evaluation, SampleEstimates]:
     """Model and baselines on every sample of ``dataset`` (simulated, or read from disk);
-    ``prior_position_m`` (the training set's mean position, m) adds the ``prior`` baseline."""
+    ``prior_position_m`` (the training set's mean position, m) adds the ``prior`` baseline,
+    ``assumed_gains`` (``rfloc calibrate-gains``'s scenario) the gain-calibrated RSS MLE."""
+    if assumed_gains is not None:
+        check_same_network(assumed_gains, dataset.scenario)
     scenario = dataset.scenario
     bar: Any = nullcontext()
     if progress:
@@ -103,8 +107,29 @@ def evaluate_dataset(
             device=device,
             on_batch=(lambda n: bar.advance(task, n)) if progress else None,
             prior_position_m=prior_position_m,
+            assumed_gains=assumed_gains,
         )
     return summarize(estimates, {"scenario": scenario.name} | dict(context or {})), estimates
+
+
+def check_same_network(assumed: ScenarioConfig, scenario: ScenarioConfig) -> None:
+    """The calibrated scenario must describe the evaluated network: the same stations at the
+    same places (to a metre or so), in the same order."""
+    names = [receiver.name for receiver in scenario.receivers]
+    assumed_names = [receiver.name for receiver in assumed.receivers]
+    places = [(r.latitude_deg, r.longitude_deg) for r in scenario.receivers]
+    assumed_places = [(r.latitude_deg, r.longitude_deg) for r in assumed.receivers]
+    moved = len(places) != len(assumed_places) or any(
+        abs(a - b) > 1e-5
+        for place, other in zip(places, assumed_places, strict=False)
+        for a, b in zip(place, other, strict=True)
+    )
+    if scenario.random_network is not None or assumed_names != names or moved:
+        raise ConfigError(
+            f"the gains of scenario {assumed.name!r} (stations {', '.join(assumed_names)}) are "
+            f"not for the evaluated network {scenario.name!r} (stations {', '.join(names)}); "
+            "calibrate the gains on a dataset of this network"
+        )
 
 
 def evaluate_samples(
@@ -161,12 +186,17 @@ def evaluate(
     batch_size: int = 256,
     device: str = "cpu",
     progress: bool = False,
+    gains: str | Path | ScenarioConfig | None = None,
 ) -> Evaluation:
     """Evaluate the checkpoint folder beside the RSS baselines and the Cramér–Rao bound, on
     ``samples`` held-out test samples of ``scenario`` (default: the one it was trained on), or
     on the first ``samples`` of the dataset folder ``data`` (all of it with ``None``); with
-    ``out_dir``, write ``evaluation.json`` and the PNG plots there."""
+    ``out_dir``, write ``evaluation.json`` and the PNG plots there. ``gains`` (the scenario
+    ``rfloc calibrate-gains`` wrote) adds the RSS MLE on gain-corrected readings."""
     model, config = load_checkpoint(checkpoint, map_location=device)
+    assumed_gains = (
+        gains if isinstance(gains, ScenarioConfig) or gains is None else (load_scenario(gains))
+    )
     context: dict[str, Any] = {
         "checkpoint": str(checkpoint),
         "backbone": config.backbone,
@@ -194,6 +224,7 @@ def evaluate(
         progress=progress,
         context=context,
         prior_position_m=recorded_prior_m(config),
+        assumed_gains=assumed_gains,
     )
     if out_dir is not None:
         write_report(evaluation, estimates, out_dir, label=f"{config.backbone}/{config.head}")

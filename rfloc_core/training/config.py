@@ -191,6 +191,13 @@ class TrainConfig(_Strict):
         "that minimises the validation NLL (sigma-scaling), saved in the best checkpoint as "
         "head option sigma_scale; core heads only, positions unchanged",
     )
+    gain_augmentation_sigma_db: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=20.0,
+        description="each training sample's online receivers read off by their own normal "
+        "gain offset of this standard deviation, dB (uncalibrated stations); 0: off",
+    )
     weight_decay: float = Field(
         default=0.05, ge=0.0, le=1.0, description="AdamW decoupled weight decay coefficient"
     )

@@ -74,6 +74,8 @@ class LocalizationModule(lightning.LightningModule):
         seed: int,
         loss: LossName = "nll",
         beta: float = 0.0,
+        gain_augmentation_sigma_db: float = 0.0,
+        feature_span_db: float = 1.0,
     ) -> None:
         super().__init__()
         self.model = model
@@ -83,6 +85,10 @@ class LocalizationModule(lightning.LightningModule):
         self.seed = seed
         self.loss = loss
         self.beta = beta
+        self.gain_augmentation_sigma_db = gain_augmentation_sigma_db
+        self.feature_span_db = feature_span_db
+        """The features' ``scale_span_db``: a gain of g dB shifts a receiver's values by
+        g / feature_span_db."""
         self._validation_outputs: list[dict[str, torch.Tensor]] = []
 
     def forward(self, *inputs: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -101,8 +107,21 @@ class LocalizationModule(lightning.LightningModule):
         """The loss of optimizer step ``step`` (see ``rfloc_core.training.loss``), with torch's
         global RNG seeded from (seed, step) so a resumed run draws the same dropout masks."""
         torch.manual_seed(sample_seed(self.seed, step, STEP_STREAM))
+        if self.gain_augmentation_sigma_db > 0.0:
+            batch = self._with_gain_offsets(batch)
         outputs, nll = self._outputs_and_nll(batch)
         return training_loss(outputs, nll, self.loss, self.beta)
+
+    def _with_gain_offsets(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``batch`` with each online receiver's features shifted by its own normal gain
+        offset: the whole recording reading off by g dB moves every log-power value by g.
+        Offline receivers keep the floor, which is not a reading."""
+        features, online = batch["features"], batch["online"]
+        offsets_db = torch.randn(online.shape, device=features.device) * (
+            self.gain_augmentation_sigma_db
+        )
+        shift = (offsets_db / self.feature_span_db) * online.to(features.dtype)
+        return batch | {"features": features + shift[..., None, None].to(features.dtype)}
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self.step_loss(batch, self.global_step)

@@ -318,6 +318,8 @@ def _fit(
         seed=config.seed,
         loss=config.loss,
         beta=config.beta,
+        gain_augmentation_sigma_db=config.gain_augmentation_sigma_db,
+        feature_span_db=features.scale_span_db,
     )
     module.frozen_modules = frozen
     module.train()
