@@ -17,6 +17,7 @@ from rfloc_core.cli.plugin_cmd import plugin_app
 from rfloc_core.cli.plugins_cmd import plugins
 from rfloc_core.data.cli import simulate
 from rfloc_core.data.gains_cli import calibrate_gains
+from rfloc_core.data.import_cli import dataset_app
 from rfloc_core.errors import RflocError, first_line
 from rfloc_core.evaluation.cli import evaluate
 from rfloc_core.export.cli import export
@@ -62,6 +63,7 @@ app.command("predict")(predict)
 app.command("bench")(bench)
 app.command("report")(report)
 app.add_typer(plugin_app, name="plugin")
+app.add_typer(dataset_app, name="dataset")
 
 
 def main() -> None:

@@ -6,13 +6,24 @@ Heavy imports (torch, h5py) happen inside the command, so ``rfloc --help`` stays
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from rfloc_core.data.presets import DEFAULT_PRESET, preset_names
+
+if TYPE_CHECKING:
+    from rfloc_core.data.feature_config import FeatureConfig
+    from rfloc_core.data.scenario import ScenarioConfig
 
 
 def simulate(
@@ -57,6 +68,15 @@ def simulate(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace a dataset already in --out.")
     ] = False,
+    sigmf: Annotated[
+        bool,
+        typer.Option(
+            "--sigmf",
+            help="Write labelled SigMF recording sets instead (one folder per transmission, "
+            "one recording per online receiver, the true position as an rfloc annotation), "
+            "as your own recordings would look; `rfloc dataset import` reads them.",
+        ),
+    ] = False,
 ) -> None:
     """Simulate N transmissions of a scenario into a sharded HDF5 dataset.
 
@@ -81,6 +101,9 @@ def simulate(
         MofNCompleteColumn(),
         TimeRemainingColumn(),
     )
+    if sigmf:
+        _write_recording_sets(chosen, n, out, seed, feature_config, overwrite, console, columns)
+        return
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(f"simulating {chosen.name}", total=n)
         manifest = simulate_to_disk(
@@ -98,4 +121,39 @@ def simulate(
     console.print(
         f"wrote {n} samples of {chosen.name} (dataset seed {seed}) to {manifest.parent} "
         f"({manifest.name})"
+    )
+
+
+def _write_recording_sets(
+    scenario: ScenarioConfig,
+    n: int,
+    out: Path,
+    seed: int,
+    feature_config: FeatureConfig,
+    overwrite: bool,
+    console: Console,
+    columns: tuple[ProgressColumn, ...],
+) -> None:
+    from rfloc_core.data.errors import ConfigError
+    from rfloc_core.data.labelled_recordings import write_labelled_recording_sets
+
+    if overwrite:
+        raise ConfigError(
+            "--overwrite does not apply to --sigmf: recording sets are never replaced; "
+            "write them into a new --out"
+        )
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"--out {out} is not empty; write the recording sets into a new folder")
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(f"writing recordings of {scenario.name}", total=n)
+        write_labelled_recording_sets(
+            scenario,
+            n,
+            out,
+            seed=seed,
+            feature_config=feature_config,
+            progress=lambda done: progress.advance(task, done),
+        )
+    console.print(
+        f"wrote {n} labelled recording sets of {scenario.name} (dataset seed {seed}) to {out}"
     )

@@ -81,11 +81,15 @@ def write_sigmf_recordings(
     out_dir: str | Path,
     stem: str = "recording",
     online: torch.Tensor | None = None,
+    *,
+    annotation: dict[str, Any] | None = None,
+    capture_datetime: str | None = None,
 ) -> list[Path]:
     """Write ``(receivers, samples)`` IQ in sqrt(mW) as one cf32_le recording per receiver.
 
-    Receivers with ``online`` False get no recording. Returns the metadata paths; data and
-    metadata files are each written atomically.
+    Receivers with ``online`` False get no recording. ``annotation`` (such as a transmitter
+    label, ``sigmf_labels``) is added to every recording, ``capture_datetime`` to its capture.
+    Returns the metadata paths; data and metadata files are each written atomically.
     """
     import sigmf  # type: ignore[import-untyped]
 
@@ -122,7 +126,13 @@ def write_sigmf_recordings(
                 RECEIVER_KEY: receiver.name,
             },
         )
-        recording.add_capture(0, metadata={"core:frequency": scenario.carrier_frequency_hz})
+        capture: dict[str, Any] = {"core:frequency": scenario.carrier_frequency_hz}
+        if capture_datetime is not None:
+            capture["core:datetime"] = capture_datetime
+        recording.add_capture(0, metadata=capture)
+        if annotation is not None:
+            extra = {k: v for k, v in annotation.items() if not k.startswith("core:sample_")}
+            recording.add_annotation(0, int(annotation["core:sample_count"]), metadata=extra)
         recording.validate()
         meta_path = base.with_name(base.name + ".sigmf-meta")
         write_text_atomic(meta_path, recording.dumps(pretty=True) + "\n")
@@ -130,9 +140,7 @@ def write_sigmf_recordings(
     return paths
 
 
-def _match_receiver(
-    recording: Any, path: Path, scenario: ScenarioConfig, tolerance_m: float
-) -> int:
+def match_receiver(recording: Any, path: Path, scenario: ScenarioConfig, tolerance_m: float) -> int:
 
     names = [receiver.name for receiver in scenario.receivers]
     name = recording.get_global_field(RECEIVER_KEY)
@@ -183,7 +191,7 @@ def _check_named_place(
         )
 
 
-def _read_samples(
+def read_samples(
     given: str | Path,
     feature_config: FeatureConfig,
     start_sample: int,
@@ -252,10 +260,10 @@ def read_sigmf_recordings(
     iq = torch.zeros(scenario.n_receivers, feature_config.n_samples, dtype=torch.complex64)
     sources: list[Path | None] = [None] * scenario.n_receivers
     for given in paths:
-        recording, path, samples = _read_samples(
+        recording, path, samples = read_samples(
             given, feature_config, start_sample, scenario.carrier_frequency_hz
         )
-        receiver = _match_receiver(recording, path, scenario, location_tolerance_m)
+        receiver = match_receiver(recording, path, scenario, location_tolerance_m)
         if sources[receiver] is not None:
             raise RecordingError(
                 f"{path} and {sources[receiver]} are both from receiver "
@@ -306,7 +314,7 @@ def sigmf_to_set_input(
     where: list[Receiver] = []
     sources: list[Path] = []
     for given in paths:
-        recording, path, samples = _read_samples(
+        recording, path, samples = read_samples(
             given, feature_config, start_sample, carrier_frequency_hz
         )
         located = geolocation(recording, path)

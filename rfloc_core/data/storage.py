@@ -104,40 +104,65 @@ def simulate_to_disk(
     out_dir = Path(out_dir)
     dataset = SyntheticDataset(scenario, n, seed, feature_config, device)
     _check_disk_space(out_dir, n, dataset.batch(range(1)))
+    return write_dataset(
+        out_dir,
+        n,
+        lambda first, stop: dataset.batch(range(first, stop)),
+        head={
+            "scenario": scenario.model_dump(mode="json"),
+            "feature_config": feature_config.model_dump(mode="json"),
+            "seed": seed,
+        },
+        tail={
+            "noise_device_type": torch.device(device).type,
+            "signal_types": [kind.value for kind in SIGNAL_TYPES],
+        },
+        shard_size=shard_size,
+        batch_size=batch_size,
+        overwrite=overwrite,
+        progress=progress,
+    )
+
+
+def write_dataset(
+    out_dir: Path,
+    count: int,
+    items: Callable[[int, int], dict[str, torch.Tensor]],
+    *,
+    head: dict[str, Any],
+    tail: dict[str, Any],
+    shard_size: int,
+    batch_size: int,
+    overwrite: bool,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """Write samples ``0 .. count - 1``, made ``items(first, stop)`` a batch at a time, as
+    shards, then the manifest: format, generator, ``head`` (scenario, feature config, seed),
+    count and shard size, ``tail``, item dtypes and shards. Returns the manifest path."""
     old_shards = prepare_dataset_folder(out_dir, overwrite)
-    names = new_shard_names(-(-n // shard_size), old_shards)
+    names = new_shard_names(-(-count // shard_size), old_shards)
     begin_write(out_dir, names, old_shards)
     shards: list[dict[str, Any]] = []
-    for number, first in enumerate(range(0, n, shard_size)):
-        stop = min(first + shard_size, n)
+    for number, first in enumerate(range(0, count, shard_size)):
+        stop = min(first + shard_size, count)
         parts = []
         for start in range(first, stop, batch_size):
             end = min(start + batch_size, stop)
-            parts.append(dataset.batch(range(start, end)))
+            parts.append(items(start, end))
             if progress is not None:
                 progress(end - start)
-        items = {key: torch.cat([part[key] for part in parts]) for key in ITEM_DTYPES}
-        checksum = _write_shard(out_dir / names[number], items, first)
+        batch = {key: torch.cat([part[key] for part in parts]) for key in ITEM_DTYPES}
+        checksum = _write_shard(out_dir / names[number], batch, first)
         shards.append(
-            {
-                "file": names[number],
-                "first_index": first,
-                "count": stop - first,
-                "sha256": checksum,
-            }
+            {"file": names[number], "first_index": first, "count": stop - first, "sha256": checksum}
         )
-    manifest = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "generator": f"rfloc-core {__version__}",
-        "scenario": scenario.model_dump(mode="json"),
-        "feature_config": feature_config.model_dump(mode="json"),
-        "seed": seed,
-        "count": n,
-        "shard_size": shard_size,
-        "noise_device_type": torch.device(device).type,
-        "signal_types": [kind.value for kind in SIGNAL_TYPES],
-        "items": {key: _NUMPY_DTYPES[dtype] for key, dtype in ITEM_DTYPES.items()},
-        "shards": shards,
-    }
+    manifest = (
+        {"format": FORMAT_NAME, "format_version": FORMAT_VERSION}
+        | {"generator": f"rfloc-core {__version__}"}
+        | head
+        | {"count": count, "shard_size": shard_size}
+        | tail
+        | {"items": {key: _NUMPY_DTYPES[dtype] for key, dtype in ITEM_DTYPES.items()}}
+        | {"shards": shards}
+    )
     return commit_write(out_dir, manifest, old_shards)

@@ -102,3 +102,45 @@ def test_datasets(
 ) -> None:
     case = next(case for case in cases(stored_sets) if case.name == name)
     run_case(case, checkpoint, toy_site, tmp_path)
+
+
+def _import_from_a_file(workspace: Path, checkpoint: Path) -> list[str]:
+    path = workspace / "recordings.zip"
+    path.write_bytes(b"PK\x03\x04")
+    return [
+        "dataset",
+        "import",
+        str(path),
+        "--out",
+        str(workspace / "set"),
+        "--scenario",
+        "vhf-rural",
+    ]
+
+
+def _import_random_networks(workspace: Path, checkpoint: Path) -> list[str]:
+    (workspace / "recordings" / "set-a").mkdir(parents=True)
+    return [
+        "dataset", "import", str(workspace / "recordings"), "--out", str(workspace / "set"),
+        "--scenario", "rss-random-networks",
+    ]  # fmt: skip
+
+
+def _recordings_into_a_full_folder(workspace: Path, checkpoint: Path) -> list[str]:
+    (workspace / "mine").mkdir()
+    (workspace / "mine" / "notes.txt").write_text("keep", encoding="utf-8")
+    return ["simulate", "--sigmf", "--n", "2", "--out", str(workspace / "mine")]
+
+
+IMPORT_CASES = [
+    Case("import from a file", _import_from_a_file, ("recordings.zip", "not a folder")),
+    Case(
+        "import random networks", _import_random_networks, ("rss-random-networks", "[[receivers]]")
+    ),
+    Case("recordings into a full folder", _recordings_into_a_full_folder, ("mine", "not empty")),
+]
+
+
+@pytest.mark.parametrize("case", IMPORT_CASES, ids=[case.name for case in IMPORT_CASES])
+def test_imports(case: Case, checkpoint: Path, toy_site: Path, tmp_path: Path) -> None:
+    run_case(case, checkpoint, toy_site, tmp_path)
