@@ -72,6 +72,10 @@ def test_unusable_sets_are_skipped_each_with_its_reason(
         first_meta(sets[3]),
         lambda d: d["annotations"][0].update({"rfloc:transmitter_latitude_deg": 48.5}),
     )
+    _edit_meta(
+        first_meta(sets[5]),
+        lambda d: d["annotations"][0].update({"rfloc:position_uncertainty_m": "about 10 m"}),
+    )
     for meta in list(sets[4].glob("*.sigmf-meta"))[:5]:
         meta.unlink()
         meta.with_suffix(".sigmf-data").unlink()
@@ -82,8 +86,9 @@ def test_unusable_sets_are_skipped_each_with_its_reason(
     assert "500.0 ms apart" in reasons[sets[2].name]
     assert "label different transmitter positions" in reasons[sets[3].name]
     assert "fewer than 3 (missing" in reasons[sets[4].name]
-    assert len(report.imported) == SETS - 5
-    assert len(DiskDataset(tmp_path / "set")) == SETS - 5
+    assert "rfloc:position_uncertainty_m is 'about 10 m'" in reasons[sets[5].name]
+    assert len(report.imported) == SETS - 6
+    assert len(DiskDataset(tmp_path / "set")) == SETS - 6
 
 
 def test_a_folder_without_usable_sets_is_one_error(rural: ScenarioConfig, tmp_path: Path) -> None:
