@@ -34,4 +34,5 @@ def test_the_sim_to_real_command_runs_every_step(
     # The baselines do not change with the model; the model's figures come from its own run.
     assert figures["before"]["rss_mle"] == figures["after"]["rss_mle"]
     assert figures["fine_tune_steps"] == 4
+    assert figures["reference_model"]["rmse_m"] > 0
     assert "model RMSE change from fine-tuning" in (out / "sim_to_real.md").read_text("utf-8")
