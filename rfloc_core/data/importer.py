@@ -243,6 +243,8 @@ def import_recording_sets(
             + ")"
         )
 
+    # The sets are read again here rather than kept from the check above: the shard names need
+    # the count before anything is written, and holding every set's IQ would cost memory.
     def batch(first: int, stop: int) -> Item:
         sets = []
         for folder in usable[first:stop]:

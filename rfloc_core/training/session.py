@@ -136,6 +136,7 @@ def run_training(
 
     sources = training_sources(config)
     scenario, features = sources.scenario, sources.features
+    parent = read_parent(config) if config.init_from else None
     resume_state = run_dir / RESUME_DIR / RESUME_STATE
     if resume and not resume_state.is_file():
         raise RunFolderError(
@@ -164,9 +165,9 @@ def run_training(
         }
         if tracker is not None:
             record |= {"mlflow_run_id": tracker.run_id, "tracking_uri": tracker.tracking_uri}
+        if parent is not None:
+            record[PARENT_KEY] = parent.record()
         write_run(run_dir, record)
-        if config.init_from is not None:
-            record[PARENT_KEY] = read_parent(config).record()
         if tracker is not None and not resume:
             tracker.log_params(flatten(config.model_dump(mode="json")))
             tracker.set_tags(
@@ -174,7 +175,9 @@ def run_training(
             )
             tracker.log_artifact(run_dir / RUN_JSON)
     try:
-        result = _fit(config, run_dir, sources, tracker, resume_state if resume else None, progress)
+        result = _fit(
+            config, run_dir, sources, parent, tracker, resume_state if resume else None, progress
+        )
     except BaseException as error:
         if launching:
             reason = "interrupted" if isinstance(error, KeyboardInterrupt) else first_line(error)
@@ -297,13 +300,13 @@ def _fit(
     config: TrainConfig,
     run_dir: Path,
     sources: TrainingSources,
+    parent: ParentCheckpoint | None,
     tracker: RunTracker | None,
     resume_state: Path | None,
     progress: bool,
 ) -> _Fitted | None:
     scenario, features = sources.scenario, sources.features
     torch.manual_seed(config.seed)
-    parent = read_parent(config) if config.init_from else None
     model = create_model(**_model_kwargs(config, scenario, parent))
     frozen = []
     if parent is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rfloc_core.data.dataset_folder import MANIFEST_HASH_KEY
 from rfloc_core.data.disk_dataset import DiskDataset
 from rfloc_core.data.errors import ConfigError
 from rfloc_core.data.feature_config import FeatureConfig
@@ -34,7 +35,7 @@ class TrainingSources:
         return {
             field: {
                 "path": str(dataset.root),
-                "manifest_sha256": dataset.manifest.get("manifest_sha256"),
+                "manifest_sha256": dataset.manifest.get(MANIFEST_HASH_KEY),
                 "samples": len(dataset),
             }
             for field, dataset in folders.items()
@@ -42,7 +43,9 @@ class TrainingSources:
         }
 
 
-def _open(folder: str, field: str, features: FeatureConfig | None, count: int) -> DiskDataset:
+def _open(
+    folder: str, field: str, features: FeatureConfig | None, count: int | None
+) -> DiskDataset:
     """The dataset in ``folder``; with ``features`` None, whatever features it was made with."""
     try:
         return DiskDataset(folder, features, count=count, any_features=features is None)
@@ -76,5 +79,5 @@ def training_sources(config: TrainConfig) -> TrainingSources:
         if config.val_data
         else None
     )
-    test = _open(config.test_data, "test_data", features, 10**12) if config.test_data else None
+    test = _open(config.test_data, "test_data", features, None) if config.test_data else None
     return TrainingSources(scenario, features, train, validation, test)
