@@ -43,6 +43,13 @@ def test_a_stored_test_set_gives_the_rows_of_the_simulated_one(
         assert from_disk[name]["test_samples"] == TEST_SAMPLES
         for key in ("error_median_m", "error_rmse_m", "ratio_to_crb"):
             assert from_disk[name][key] == pytest.approx(row[key], rel=1e-4), (name, key)
+    # Another stored set is really what gets tested: its baselines' errors differ.
+    other = tmp_path / "other-test-set"
+    simulate_to_disk(load_scenario("rss-ideal"), TEST_SAMPLES, other, seed=split_seed(1, "test"))
+    from_other = _accuracy(suite_path, tmp_path / "other", f"accuracy.test_data={other}")
+    assert from_other["rss_mle"]["error_median_m"] != pytest.approx(
+        simulated["rss_mle"]["error_median_m"], rel=1e-3
+    )
 
 
 def test_a_stored_test_set_of_another_scenario_or_too_small_is_refused_at_load(
