@@ -64,6 +64,31 @@ def test_forward_rejects_input_that_breaks_the_contract(x, message):
         model(x)
 
 
+def test_a_single_bad_value_is_found_and_large_finite_values_pass():
+    model = create_model("toynet")
+    x = torch.zeros(2, 7, 128, 32)
+    x[1, 3, 100, 7] = -math.inf
+    with pytest.raises(InvalidInputError, match="got 1 NaN or infinite"):
+        model(x)
+    # Their sum overflows float32, but every value is finite: the input is accepted.
+    assert model(torch.full((2, 7, 128, 32), 3e38))["position_m"].shape == (2, 2)
+
+
+def test_the_dtype_check_follows_conversions_after_the_first_call():
+    model = create_model("toynet")
+    model(torch.zeros(1, 7, 128, 32))
+    model.double()
+    assert model(torch.zeros(1, 7, 128, 32, dtype=torch.float64))["position_m"].dtype == (
+        torch.float64
+    )
+    with pytest.raises(InvalidInputError, match=r"expected dtype torch\.float64"):
+        model(torch.zeros(1, 7, 128, 32))
+    as_float = {name: value.float() for name, value in model.state_dict().items()}
+    model.load_state_dict(as_float, assign=True)
+    with pytest.raises(InvalidInputError, match=r"expected dtype torch\.float32"):
+        model(torch.zeros(1, 7, 128, 32, dtype=torch.float64))
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [

@@ -33,6 +33,25 @@ class HeadedNet(nn.Module):
             )
         return features
 
+    _parameter_dtype: torch.dtype | None = None
+
+    @property
+    def parameter_dtype(self) -> torch.dtype:
+        """The parameters' dtype, which inputs must have. Looked up once per conversion: a
+        lookup per call costs more than every other input check together."""
+        if self._parameter_dtype is None:
+            self._parameter_dtype = next(self.parameters()).dtype
+        return self._parameter_dtype
+
+    def _apply(self, fn: Any, recurse: bool = True) -> HeadedNet:
+        self._parameter_dtype = None  # .to(), .half(), .float() and the like come through here
+        applied: HeadedNet = super()._apply(fn, recurse)  # type: ignore[no-untyped-call]
+        return applied
+
+    def load_state_dict(self, *args: Any, **kwargs: Any) -> Any:
+        self._parameter_dtype = None  # assign=True may bring another dtype
+        return super().load_state_dict(*args, **kwargs)
+
     @property
     def output_names(self) -> tuple[str, ...]:
         return self.head_spec.output_names
@@ -74,7 +93,7 @@ class LocalizationNet(HeadedNet):
             receivers=self.receivers,
             built_size=self.input_size,
             constraints=self.backbone_spec.constraints,
-            dtype=next(self.parameters()).dtype,
+            dtype=self.parameter_dtype,
             backbone=self.backbone_spec.name,
         )
         outputs: dict[str, torch.Tensor] = self.head(self.encode(spectrogram))

@@ -97,7 +97,7 @@ class ReceiverSetNet(HeadedNet):
             receivers=None,
             built_size=self.input_size,
             constraints=self.backbone_spec.constraints,
-            dtype=next(self.parameters()).dtype,
+            dtype=self.parameter_dtype,
             backbone=self.backbone_spec.name,
             check_finite=False,
         )
