@@ -56,7 +56,7 @@ def test_plugins_lists_the_internal_core_plugin_with_its_hooks():
     core = next(p for p in json.loads(result.stdout) if p["name"] == "core")
     assert core["state"] == "internal"
     assert core["hooks"] == ["heads", "exporters", "fusions"]
-    assert (core["heads"], core["exporters"], core["fusions"]) == (3, 3, 2)
+    assert (core["heads"], core["exporters"], core["fusions"]) == (3, 4, 2)
 
 
 def test_models_without_any_backbone_plugin_says_how_to_install_one():

@@ -182,8 +182,8 @@ def test_core_registers_its_heads_exporters_and_fusions_through_the_hooks():
     registry = get_registry(refresh=True)
     core = plugin_info(registry, "core")
     assert set(core.hooks) == {"rfloc_heads", "rfloc_exporters", "rfloc_fusions"}
-    assert core.spec_counts == {"backbones": 0, "heads": 3, "exporters": 3, "fusions": 2}
-    assert [e.name for e in registry.exporters()] == ["torch", "onnx", "tensorrt"]
+    assert core.spec_counts == {"backbones": 0, "heads": 3, "exporters": 4, "fusions": 2}
+    assert [e.name for e in registry.exporters()] == ["torch", "onnx", "onnx_int8", "tensorrt"]
     assert registry.exporter("onnx").plugin == "core"
     assert registry.exporter("onnx").unavailable_reason() is None
     reason = registry.exporter("tensorrt").unavailable_reason()

@@ -2,8 +2,8 @@
 torch (and onnx, tensorrt) on use.
 
 Each exporter turns a ``LocalizationNet`` into an artifact, and ``load_runtime`` runs any
-artifact: a checkpoint folder in eager PyTorch, an ``.onnx`` file in ONNX Runtime, an
-``.engine`` file in TensorRT.
+artifact: a checkpoint folder in eager PyTorch, an ``.onnx`` file (float or INT8) in ONNX
+Runtime, an ``.engine`` file in TensorRT.
 """
 
 from __future__ import annotations
@@ -29,6 +29,21 @@ def _export_onnx(model: Any, path: Any, **options: Any) -> Path:
     from rfloc_core.export.onnx_export import export_onnx
 
     return export_onnx(model, path, **{k: v for k, v in options.items() if k in ONNX_OPTIONS})
+
+
+INT8_OPTIONS = ("metadata", "validate", "allow_mismatch", "scenario", "features")
+
+
+def _export_onnx_int8(model: Any, path: Any, **options: Any) -> Path:
+    from rfloc_core.export.onnx_int8 import export_onnx_int8
+
+    return export_onnx_int8(model, path, **{k: v for k, v in options.items() if k in INT8_OPTIONS})
+
+
+def _onnx_int8_missing() -> str | None:
+    from rfloc_core.export.onnx_int8 import quantization_unavailable_reason
+
+    return quantization_unavailable_reason()
 
 
 def _export_tensorrt(model: Any, path: Any, **options: Any) -> Path:
@@ -57,6 +72,14 @@ CORE_EXPORTERS = (
         export=_export_onnx,
         description="ONNX (dynamo exporter by default), dynamic batch, checked with onnx.checker, "
         "validated against PyTorch in ONNX Runtime",
+    ),
+    ExporterSpec(
+        name="onnx_int8",
+        file_suffix=".onnx",
+        export=_export_onnx_int8,
+        description="INT8 ONNX for the CPU: ONNX Runtime static quantization (QDQ), calibrated "
+        "on simulated inputs of the checkpoint's scenario, validated against PyTorch",
+        unavailable_reason=_onnx_int8_missing,
     ),
     ExporterSpec(
         name="tensorrt",

@@ -17,7 +17,10 @@ def export(
     format: Annotated[
         str,
         typer.Option(
-            "--format", "-f", help="onnx, tensorrt, torch, or a plugin's exporter (rfloc plugins)."
+            "--format",
+            "-f",
+            help="onnx, onnx_int8 (CPU INT8, calibrated on the checkpoint's scenario), "
+            "tensorrt, torch, or a plugin's exporter (rfloc plugins).",
         ),
     ] = "onnx",
     fp16: Annotated[bool, typer.Option("--fp16", help="Export in float16.")] = False,
@@ -51,10 +54,12 @@ def export(
 ) -> None:
     """Export a checkpoint and validate it against PyTorch.
 
-    The file is run on fresh random and simulated inputs at several batch sizes, and each
-    output is compared with the eager model; the largest absolute and relative differences
+    The file is run on fresh random and simulated inputs (INT8: simulated ones of the
+    checkpoint's scenario) at several batch sizes, and each output is compared with the eager
+    model; the largest absolute and relative differences
     are printed per output and stored in the file's metadata. Examples:
     `rfloc export runs/x/best --out model.onnx`;
+    `rfloc export runs/x/best --format onnx_int8 --out model-int8.onnx` (CPU, 8-bit);
     `rfloc export runs/x/best --format tensorrt --fp16 --batch 1,16,64 --out model.engine`.
     """
     from rfloc_core.checkpoint import load_checkpoint
@@ -93,7 +98,7 @@ def _print_validation(path: Path, kind: str, console: object) -> None:
     from rich.table import Table
 
     report: Any = None
-    if kind == "onnx":
+    if kind in ("onnx", "onnx_int8"):
         from rfloc_core.export.onnx_export import read_validation
 
         report = read_validation(path)

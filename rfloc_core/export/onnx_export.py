@@ -35,7 +35,7 @@ SET_INPUT_LAYOUT = (
 )
 
 
-def _metadata(model: LocalizationNet | ReceiverSetNet) -> dict[str, str]:
+def model_metadata(model: LocalizationNet | ReceiverSetNet) -> dict[str, str]:
     spec = model.backbone_spec
     metadata = {
         "rfloc.backbone": spec.name,
@@ -134,7 +134,7 @@ def _simplify(path: Path) -> None:
     onnx.save(slimmed, str(path))
 
 
-def _set_metadata(path: Path, metadata: Mapping[str, str], *, check: bool = False) -> None:
+def set_metadata(path: Path, metadata: Mapping[str, str], *, check: bool = False) -> None:
     import onnx
 
     proto = onnx.load(str(path))
@@ -187,9 +187,9 @@ def export_onnx(
             try:
                 with torch.no_grad():
                     _export(exported, example, temporary, chosen, opset)
-                _set_metadata(
+                set_metadata(
                     temporary,
-                    _metadata(model) | dict(metadata or {}) | {"rfloc.dtype": str(dtype)},
+                    model_metadata(model) | dict(metadata or {}) | {"rfloc.dtype": str(dtype)},
                     check=True,
                 )
             except Exception as error:  # the exporters raise many types; all mean one thing
@@ -206,7 +206,7 @@ def export_onnx(
                     raise report.mismatch_error(
                         f"the ONNX export of {model.backbone_spec.name}", "the file's metadata"
                     )
-                _set_metadata(temporary, {"rfloc.validation": json.dumps(report.as_dict())})
+                set_metadata(temporary, {"rfloc.validation": json.dumps(report.as_dict())})
     finally:
         model.train(was_training)
     return target

@@ -132,6 +132,11 @@ def simulated_inputs(
     return items["features"].numpy(), items["receivers_m"].numpy(), online.numpy()
 
 
+InputMaker = Callable[[LocalizationNet | ReceiverSetNet, int, int, int | None], Inputs | None]
+"""(model, batch, seed, receivers) to inputs, or None where this kind does not apply."""
+DEFAULT_INPUTS: Mapping[str, InputMaker] = {"random": random_inputs, "simulated": simulated_inputs}
+
+
 def _as_runtime_inputs(inputs: Inputs, dtype: type[np.floating[Any]]) -> Inputs:
     """The inputs as an export takes them: floats in its dtype, the online mask as bool."""
     return tuple(value if value.dtype == np.bool_ else value.astype(dtype) for value in inputs)
@@ -178,12 +183,15 @@ def validate(
     fp16: bool = False,
     batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES,
     receiver_counts: Sequence[int] = DEFAULT_RECEIVER_COUNTS,
+    tolerance: tuple[float, float] | None = None,
+    inputs: Mapping[str, InputMaker] = DEFAULT_INPUTS,
 ) -> ValidationReport:
-    """Run ``run`` and the eager float32 ``model`` on fresh random and simulated inputs at
-    each batch size (and, for a receiver-set model, each of ``receiver_counts``) and compare
-    every output, with the float16 or float32 tolerance; ``run(*inputs)`` gets its float
-    inputs in float16 for an fp16 export."""
-    atol, rtol = FP16_TOLERANCE if fp16 else FP32_TOLERANCE
+    """Run ``run`` and the eager float32 ``model`` on fresh ``inputs`` (random and simulated
+    by default) at each batch size (and, for a receiver-set model, each of
+    ``receiver_counts``) and compare every output, with ``tolerance`` (atol, rtol), by default
+    the float16 or float32 one; ``run(*inputs)`` gets its float inputs in float16 for an fp16
+    export."""
+    atol, rtol = tolerance or (FP16_TOLERANCE if fp16 else FP32_TOLERANCE)
     input_dtype = np.float16 if fp16 else np.float32
     counts: Sequence[int | None] = (
         [None] if isinstance(model, LocalizationNet) else list(receiver_counts)
@@ -197,16 +205,15 @@ def validate(
     try:
         for count in counts:
             for batch in batch_sizes:
-                for kind in ("random", "simulated"):
-                    maker = random_inputs if kind == "random" else simulated_inputs
-                    inputs = maker(model, batch, 1000 + batch, count)
-                    if inputs is None:
+                for kind, maker in inputs.items():
+                    values = maker(model, batch, 1000 + batch, count)
+                    if values is None:
                         continue
                     used.append(kind)
                     with torch.no_grad():
-                        eager = model(*(torch.from_numpy(value) for value in inputs))
+                        eager = model(*(torch.from_numpy(value) for value in values))
                     expected = {k: v.float().cpu().numpy() for k, v in eager.items()}
-                    got = run(*_as_runtime_inputs(inputs, input_dtype))
+                    got = run(*_as_runtime_inputs(values, input_dtype))
                     where = f"{kind} input, batch {batch}"
                     compare(
                         expected,
