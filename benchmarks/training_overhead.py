@@ -1,12 +1,17 @@
 """Lightning's training throughput against a bare PyTorch loop, same model, same batches.
 
-``python -m benchmarks.training_overhead [--backbone convnext_atto] [--steps 60] [--repeats 3]``
+``python -m benchmarks.training_overhead [--backbone convnext_atto] [--steps 60] [--repeats 3]
+[--channels-last] [--bf16-autocast]``
 
 Both loops compute ``LocalizationModule.step_loss`` (head NLL) with AdamW and the warm-up +
 cosine schedule on the same in-memory batches, so the difference is the loop itself:
-Lightning's hooks, logging and bookkeeping against ``forward / backward / step``. Rounds
-alternate bare and Lightning so drift in the machine's speed hits both; the medians and
-their ratio are printed.
+Lightning's hooks, logging and bookkeeping against ``forward / backward / step``. The bare loop
+is the bench's (``rfloc_core.bench.training_rate``). Rounds alternate bare and Lightning so
+drift in the machine's speed hits both; the medians and their ratio are printed.
+
+``--channels-last`` puts both models and the batches in channels-last memory format;
+``--bf16-autocast`` runs both forwards under ``torch.autocast("cpu", dtype=torch.bfloat16)``
+(Lightning's ``bf16-mixed``), to see whether either helps on this CPU.
 """
 
 from __future__ import annotations
@@ -18,38 +23,11 @@ from typing import Any
 
 import lightning
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
-from rfloc_core.model import create_model
+from rfloc_core.bench.training_rate import Batch, bare_loop, fresh_module, random_batches
+from rfloc_core.model import LocalizationNet
 from rfloc_core.training.module import LocalizationModule
-from rfloc_core.training.schedule import WarmupCosine, warmup_steps_for
-
-
-class _Batches(Dataset[dict[str, torch.Tensor]]):
-    """``steps`` pre-made batches of random spectrograms and positions."""
-
-    def __init__(self, steps: int, batch: int, receivers: int, size: tuple[int, int]) -> None:
-        generator = torch.Generator().manual_seed(0)
-        self.features = torch.rand(steps, batch, receivers, *size, generator=generator)
-        self.position_m = (torch.rand(steps, batch, 2, generator=generator) - 0.5) * 40_000
-
-    def __len__(self) -> int:
-        return self.features.shape[0]
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return {"features": self.features[index], "position_m": self.position_m[index]}
-
-
-def _loader(data: _Batches) -> DataLoader[Any]:
-    return DataLoader(data, batch_size=None, shuffle=False)
-
-
-def _module(backbone: str) -> LocalizationModule:
-    torch.manual_seed(0)
-    model = create_model(backbone, head_options={"position_scale_m": 20_000.0})
-    return LocalizationModule(
-        model, learning_rate=1e-3, weight_decay=0.05, warmup_fraction=0.1, seed=0
-    )
 
 
 class _StepClock(lightning.Callback):
@@ -68,12 +46,22 @@ class _StepClock(lightning.Callback):
         self.end = time.perf_counter()
 
 
-def lightning_rate(backbone: str, data: _Batches, warmup: int) -> float:
+def _module(backbone: str, channels_last: bool) -> LocalizationModule:
+    module = fresh_module(backbone, seed=0)
+    if channels_last:
+        module.to(memory_format=torch.channels_last)
+    return module
+
+
+def lightning_rate(
+    backbone: str, batches: list[Batch], warmup: int, *, channels_last: bool, bf16: bool
+) -> float:
     clock = _StepClock(warmup)
     trainer = lightning.Trainer(
         max_epochs=1,
         accelerator="cpu",
         devices=1,
+        precision="bf16-mixed" if bf16 else "32-true",
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
@@ -81,28 +69,22 @@ def lightning_rate(backbone: str, data: _Batches, warmup: int) -> float:
         num_sanity_val_steps=0,
         callbacks=[clock],
     )
-    trainer.fit(_module(backbone), train_dataloaders=_loader(data))
-    steps = len(data) - warmup
-    return steps * data.features.shape[1] / (clock.end - clock.start)
+    # a list of batches is a map-style dataset; each item is already a whole batch
+    loader: DataLoader[Any] = DataLoader(batches, batch_size=None)  # type: ignore[arg-type]
+    trainer.fit(_module(backbone, channels_last), train_dataloaders=loader)
+    steps = len(batches) - warmup
+    return steps * batches[0]["features"].shape[0] / (clock.end - clock.start)
 
 
-def bare_rate(backbone: str, data: _Batches, warmup: int) -> float:
-    module = _module(backbone).train()
-    optimizer = torch.optim.AdamW(module.model.parameters(), lr=1e-3, weight_decay=0.05)
-    total = len(data)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, WarmupCosine(total, warmup_steps_for(total, 0.1))
+def bare_rate(
+    backbone: str, batches: list[Batch], warmup: int, *, channels_last: bool, bf16: bool
+) -> float:
+    return bare_loop(
+        _module(backbone, channels_last),
+        batches,
+        warmup_steps=warmup,
+        autocast_dtype=torch.bfloat16 if bf16 else None,
     )
-    start = 0.0
-    for index, batch in enumerate(_loader(data)):
-        if index == warmup:
-            start = time.perf_counter()
-        loss = module.step_loss(batch, index)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-    return (total - warmup) * data.features.shape[1] / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -113,18 +95,45 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="untimed first steps per round")
     parser.add_argument("--repeats", type=int, default=5, help="rounds of each loop")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument(
+        "--channels-last",
+        action="store_true",
+        help="models and batches in channels-last memory format, in both loops",
+    )
+    parser.add_argument(
+        "--bf16-autocast",
+        action="store_true",
+        help="torch.autocast('cpu', dtype=torch.bfloat16) in both loops (Lightning: bf16-mixed)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    data = _Batches(args.steps, args.batch, 7, (128, 32))
+    options = {"channels_last": args.channels_last, "bf16": args.bf16_autocast}
+    model = fresh_module(args.backbone).model
+    assert isinstance(model, LocalizationNet)  # fresh_module builds no fusion
+    batches = random_batches(
+        model,
+        batch_size=args.batch,
+        count=args.steps,
+        channels_last=args.channels_last,
+    )
     bare: list[float] = []
     light: list[float] = []
     for _ in range(args.repeats):
-        bare.append(bare_rate(args.backbone, data, args.warmup))
-        light.append(lightning_rate(args.backbone, data, args.warmup))
+        bare.append(bare_rate(args.backbone, batches, args.warmup, **options))
+        light.append(lightning_rate(args.backbone, batches, args.warmup, **options))
     bare_median, light_median = statistics.median(bare), statistics.median(light)
+    variant = [
+        name
+        for name, wanted in (
+            ("channels-last", args.channels_last),
+            ("bf16 autocast", args.bf16_autocast),
+        )
+        if wanted
+    ]
     print(
         f"{args.backbone}, batch {args.batch}, {args.threads} threads, "
         f"{args.steps - args.warmup} timed steps x {args.repeats} rounds"
+        + (f", {' + '.join(variant)}" if variant else "")
     )
     print(
         f"bare PyTorch loop   {bare_median:8.1f} samples/s  (rounds: "

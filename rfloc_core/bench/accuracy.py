@@ -11,23 +11,16 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 
 from rfloc_core.bench.config import AccuracyProtocol, ReceiverSetProtocol
-from rfloc_core.bench.held_out import (
-    held_out_outcome,
-    held_out_summary,
-    set_model_overrides,
-)
-from rfloc_core.bench.results import AccuracyRow, Calibration, ErrorCdf
-from rfloc_core.data.metrics import mahalanobis2, position_errors_m, summarize_errors
-from rfloc_core.evaluation.plots import coverage_curve
+from rfloc_core.bench.held_out import held_out_outcome, set_model_overrides
+from rfloc_core.data.metrics import mahalanobis2, position_errors_m
 from rfloc_core.training.quiet import quiet_training
 
 if TYPE_CHECKING:
@@ -35,9 +28,6 @@ if TYPE_CHECKING:
     from rfloc_core.evaluation.estimates import SampleEstimates
     from rfloc_core.evaluation.summary import Evaluation
     from rfloc_core.training.run import TrainResult
-
-CDF_POINTS = 200
-CALIBRATION_LEVELS_SIGMA = tuple(np.linspace(0.0, 3.5, 36).tolist())
 
 
 @dataclass(frozen=True)
@@ -64,12 +54,18 @@ class RunOutcome:
     """``steps`` and ``val_error_median_m`` after each validation."""
     train_samples_per_s: float | None = None
     simulated_samples_per_s: float | None = None
+    bare_train_samples_per_s: float | None = None
+    """Samples/s of a bare PyTorch loop on the same model and batch (``bench.training_rate``);
+    None: not measured (a later seed, a receiver-set model, an older outcome)."""
     sigma_scale: float | None = None
     """The σ-scaling factor fitted on the validation set after training (None: not fitted)."""
     fusion: str | None = None
     """A receiver-set model's fusion; None for a fixed-network model."""
     held_out: dict[str, Any] | None = None
     """A receiver-set model on a network no training sample drew (see ``bench.held_out``)."""
+    exported: dict[str, dict[str, Any]] | None = None
+    """Per backend whose numbers differ from PyTorch's (INT8): ``errors_m``, ``mahalanobis2``
+    and ``validation_passed`` of the trained model run through that backend's file."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -150,10 +146,12 @@ def estimates_on_test_set(
     *,
     device: torch.device,
     data: str | None = None,
+    wrap: Callable[[Any], Any] | None = None,
 ) -> tuple[Evaluation, SampleEstimates]:
     """``checkpoint`` and the baselines on the suite's ``test_samples`` of ``scenario`` (the
     test split of the suite's first seed, the same samples for every model), or on the first
-    ``test_samples`` of the dataset folder ``data``."""
+    ``test_samples`` of the dataset folder ``data``; ``wrap`` puts something else (an exported
+    file's runtime) in the loaded model's place."""
     from rfloc_core.checkpoint import load_checkpoint
     from rfloc_core.evaluation.evaluate import (
         checkpoint_features,
@@ -163,15 +161,16 @@ def estimates_on_test_set(
     )
 
     model, config = load_checkpoint(checkpoint, map_location=str(device))
+    model = model.eval() if wrap is None else wrap(model.eval())
     if data is not None:
         return evaluate_dataset(
-            model.eval(),
+            model,
             open_test_data(data, config, protocol.test_samples),
             device=str(device),
             prior_position_m=prior_position_m,
         )
     return evaluate_samples(
-        model.eval(),
+        model,
         scenario,
         checkpoint_features(config),
         samples=protocol.test_samples,
@@ -188,14 +187,22 @@ def evaluate_on_test_set(
     prior_position_m: tuple[float, float],
     *,
     device: torch.device,
+    wrap: Callable[[Any], Any] | None = None,
 ) -> tuple[dict[str, Any], float]:
-    """Per-sample outcome fields of ``checkpoint`` and the baselines (the prior among them) on
-    the test set, and the test set's Cramér–Rao RMSE bound (m)."""
+    """Per-sample outcome fields of ``checkpoint`` (or of what ``wrap`` puts in its place) and
+    the baselines (the prior among them) on the test set, and the test set's Cramér–Rao RMSE
+    bound (m)."""
     from rfloc_core.data.scenario import load_scenario
 
     scenario = load_scenario(protocol.scenario)
     evaluation, estimates = estimates_on_test_set(
-        checkpoint, scenario, protocol, prior_position_m, device=device, data=protocol.test_data
+        checkpoint,
+        scenario,
+        protocol,
+        prior_position_m,
+        device=device,
+        data=protocol.test_data,
+        wrap=wrap,
     )
     truth = estimates.truth_m
     distance2 = None
@@ -226,9 +233,13 @@ def train_and_test(
     tracking: bool,
     backbone: str | None = None,
     receiver_set: ReceiverSetProtocol | None = None,
+    latency_backends: Sequence[str] = (),
 ) -> RunOutcome:
     """Train ``backbone`` (default ``model_name``; as a receiver-set model with
-    ``receiver_set``) and test it; the outcome is named ``model_name``."""
+    ``receiver_set``) and test it; the outcome is named ``model_name``. For the suite's first
+    seed, the bare loop's rate on the trained model is measured beside rfloc's (see
+    ``bench.training_rate``), and the trained model is tested again through each of
+    ``latency_backends`` whose numbers differ from PyTorch's (``bench.exported_accuracy``)."""
     started_s = time.perf_counter()
     result = train_model(
         backbone or model_name,
@@ -240,9 +251,24 @@ def train_and_test(
         receiver_set=receiver_set,
     )
     train_seconds = time.perf_counter() - started_s
+    bare_samples_per_s = None
+    if seed == protocol.seeds[0]:
+        from rfloc_core.bench.training_rate import trained_model_bare_samples_per_s
+
+        try:
+            bare_samples_per_s = trained_model_bare_samples_per_s(result, device=device)
+        except Exception:  # a throughput figure missing must not cost the model its accuracy
+            bare_samples_per_s = None
     fields, crb_rmse_m = evaluate_on_test_set(
         result.best_checkpoint, protocol, result.prior_position_m, device=device
     )
+    exported = None
+    if seed == protocol.seeds[0] and receiver_set is None:
+        from rfloc_core.bench.exported_accuracy import exported_accuracy
+
+        exported = exported_accuracy(
+            result.best_checkpoint, latency_backends, protocol, result.prior_position_m
+        )
     held_out = None
     if receiver_set is not None:
         held_out = held_out_outcome(
@@ -263,9 +289,11 @@ def train_and_test(
         learning_curve=result.learning_curve,
         train_samples_per_s=result.train_samples_per_s,
         simulated_samples_per_s=result.simulated_samples_per_s,
+        bare_train_samples_per_s=bare_samples_per_s,
         sigma_scale=calibration.sigma_scale if calibration else None,
         fusion=receiver_set.fusion if receiver_set else None,
         held_out=held_out,
+        exported=exported,
         **fields,
     )
 
@@ -276,120 +304,3 @@ def _drop_resume_state(run_dir: Path) -> None:
     from rfloc_core.training.callbacks import RESUME_DIR
 
     shutil.rmtree(run_dir / RESUME_DIR, ignore_errors=True)
-
-
-def error_cdf(errors_m: Sequence[float]) -> ErrorCdf:
-    """At most ``CDF_POINTS`` evenly spaced quantiles of the errors, ascending."""
-    values = np.asarray(errors_m, dtype=np.float64)
-    points = min(CDF_POINTS, values.size)
-    return {"errors_m": np.quantile(values, np.linspace(0.0, 1.0, points)).tolist()}
-
-
-def calibration(distance2: Sequence[float]) -> Calibration:
-    expected, observed = coverage_curve(np.asarray(distance2), CALIBRATION_LEVELS_SIGMA)
-    return {"expected": expected.tolist(), "observed": observed.tolist()}
-
-
-def _row(
-    name: str,
-    family: str | None,
-    kind: str,
-    protocol: AccuracyProtocol,
-    errors_m: Sequence[float],
-    crb_rmse_m: float | None,
-) -> AccuracyRow:
-    summary = summarize_errors(torch.as_tensor(errors_m, dtype=torch.float64))
-    finite_bound = crb_rmse_m is not None and np.isfinite(crb_rmse_m) and crb_rmse_m > 0
-    return {
-        "model": name,
-        "family": family,
-        "kind": kind,  # type: ignore[typeddict-item]
-        "scenario": protocol.scenario,
-        "seeds": list(protocol.seeds),
-        "train_samples": protocol.train_samples if kind == "model" else None,
-        "test_samples": protocol.test_samples,
-        "status": "ok",
-        "reason": None,
-        "error_mean_m": summary.mean_m,
-        "error_median_m": summary.median_m,
-        "error_p68_m": summary.p68_m,
-        "error_p95_m": summary.p95_m,
-        "error_rmse_m": summary.rmse_m,
-        "ratio_to_crb": summary.rmse_m / crb_rmse_m if finite_bound else None,  # type: ignore[operator]
-        "inside_1sigma": None,
-        "inside_2sigma": None,
-        "nll_mean": None,
-        "train_seconds": None,
-        "error_cdf": error_cdf(errors_m),
-        "calibration": None,
-    }
-
-
-def failed_row(
-    model_name: str, family: str, protocol: AccuracyProtocol, reason: str
-) -> AccuracyRow:
-    row: dict[str, Any] = dict.fromkeys(AccuracyRow.__annotations__)
-    row |= {
-        "model": model_name,
-        "family": family,
-        "kind": "model",
-        "scenario": protocol.scenario,
-        "seeds": list(protocol.seeds),
-        "train_samples": protocol.train_samples,
-        "test_samples": protocol.test_samples,
-        "status": "error",
-        "reason": reason,
-    }
-    return row  # type: ignore[return-value]
-
-
-def model_row(outcomes: Sequence[RunOutcome], protocol: AccuracyProtocol) -> AccuracyRow:
-    """A model's seeds pooled into one row."""
-    first = outcomes[0]
-    errors_m = [e for outcome in outcomes for e in outcome.errors_m]
-    row = _row(first.model, first.family, "model", protocol, errors_m, first.crb_rmse_m)
-    if all(outcome.mahalanobis2 is not None for outcome in outcomes):
-        distance2 = np.asarray([d for o in outcomes for d in o.mahalanobis2 or []])
-        row["inside_1sigma"] = float((distance2 <= 1.0).mean())
-        row["inside_2sigma"] = float((distance2 <= 4.0).mean())
-        row["calibration"] = calibration(distance2.tolist())
-    row["nll_mean"] = float(np.mean([n for outcome in outcomes for n in outcome.nll]))
-    row["train_seconds"] = float(sum(outcome.train_seconds for outcome in outcomes))
-    row["protocol"] = {
-        "steps": round(float(np.mean([outcome.steps for outcome in outcomes]))),
-        "max_steps": protocol.steps,
-        "batch_size": first.batch_size,
-        "train_samples": protocol.train_samples,
-        "learning_rate": first.learning_rate,
-        "loss": first.loss,
-        "train_seconds": float(sum(outcome.train_seconds for outcome in outcomes)),
-        "train_samples_per_s": _mean_of_known([o.train_samples_per_s for o in outcomes]),
-        "simulated_samples_per_s": _mean_of_known([o.simulated_samples_per_s for o in outcomes]),
-        "sigma_scale": _mean_of_known([o.sigma_scale for o in outcomes]),
-    }
-    if first.fusion is not None:
-        row["fusion"] = first.fusion
-        row["held_out"] = held_out_summary([outcome.held_out for outcome in outcomes])
-    row["learning_curves"] = [
-        {
-            "seed": outcome.seed,
-            "steps": list(outcome.learning_curve["steps"]),
-            "val_error_median_m": list(outcome.learning_curve["val_error_median_m"]),
-        }
-        for outcome in outcomes
-        if outcome.learning_curve
-    ]
-    return row
-
-
-def _mean_of_known(values: Sequence[float | None]) -> float | None:
-    known = [value for value in values if value is not None]
-    return float(np.mean(known)) if known else None
-
-
-def baseline_rows(outcome: RunOutcome, protocol: AccuracyProtocol) -> list[AccuracyRow]:
-    """The classical estimators on the test set (they do not depend on the model)."""
-    return [
-        _row(name, None, "baseline", protocol, errors_m, outcome.crb_rmse_m)
-        for name, errors_m in sorted(outcome.baseline_errors_m.items())
-    ]

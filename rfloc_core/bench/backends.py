@@ -3,7 +3,8 @@
 Built-in backends: ``torch`` (eager, the baseline), ``torch-bf16`` (eager bfloat16),
 ``torch-compile`` (``torch.compile``), ``onnxruntime`` (CPU provider), ``onnxruntime-cuda`` and
 ``onnxruntime-trt`` (ONNX Runtime's CUDA and TensorRT providers, input and outputs kept on the
-GPU with IO binding) and ``tensorrt`` (an engine from the TensorRT exporter). Any other name
+GPU with IO binding), ``onnxruntime-int8`` (the ``onnx_int8`` exporter's file on the CPU
+provider) and ``tensorrt`` (an engine from the TensorRT exporter). Any other name
 is a plugin exporter: its artifact is written with the exporter and run by ``load_runtime``.
 
 A backend that cannot run here has a reason (``unavailable_reason``); one that fails while
@@ -19,6 +20,7 @@ from typing import Any
 
 import torch
 
+from rfloc_core.bench.backend_names import INT8_BACKEND
 from rfloc_core.model import LocalizationNet
 
 Call = Callable[[], object]
@@ -36,11 +38,12 @@ ORT_PROVIDERS: dict[str, list[str]] = {
         "CPUExecutionProvider",
     ],
 }
-BUILTIN_BACKENDS = (*TORCH_BACKENDS, *ORT_PROVIDERS, "tensorrt")
+BUILTIN_BACKENDS = (*TORCH_BACKENDS, *ORT_PROVIDERS, INT8_BACKEND, "tensorrt")
 GPU_ONLY = ("onnxruntime-cuda", "onnxruntime-trt", "tensorrt")
 EXPORTER_OF_BUILTIN = {
     **dict.fromkeys(TORCH_BACKENDS, "torch"),
     **dict.fromkeys(ORT_PROVIDERS, "onnx"),
+    INT8_BACKEND: "onnx_int8",
     "tensorrt": "tensorrt",
 }
 
@@ -57,7 +60,7 @@ class Target:
 
 
 def backend_precision(backend: str, precision: str) -> str:
-    return "bf16" if backend == "torch-bf16" else precision
+    return {"torch-bf16": "bf16", INT8_BACKEND: "int8"}.get(backend, precision)
 
 
 def _ort_providers() -> list[str]:
@@ -92,6 +95,8 @@ def unavailable_reason(backend: str, target: Target) -> str | None:
             )
     if backend in GPU_ONLY and target.device.type != "cuda":
         return "runs on an NVIDIA GPU; this suite runs on the CPU (set latency.device)"
+    if backend == INT8_BACKEND and target.device.type != "cpu":
+        return "INT8 runs on ONNX Runtime's CPU provider; this suite runs on the GPU"
     if target.precision == "fp16" and target.device.type == "cpu" and backend in ORT_PROVIDERS:
         return "ONNX Runtime's CPU provider has no fast float16 kernels; use fp32 on the CPU"
     return None
@@ -119,6 +124,8 @@ def prepare_backend(
         return _torch(backend, model, checkpoint, target)
     if backend in ORT_PROVIDERS:
         return _onnxruntime(backend, model, folder, target)
+    if backend == INT8_BACKEND:
+        return _onnxruntime_int8(model, folder, target)
     if backend == "tensorrt":
         return _tensorrt(model, folder, target)
     return _plugin_exporter(backend, model, folder, target)
@@ -162,6 +169,24 @@ def _onnxruntime(backend: str, model: LocalizationNet, folder: Path, target: Tar
             feeds = {runtime.input_name: spectrogram}
             return lambda: runtime.session.run(None, feeds)
         return _bound_call(runtime.session, runtime.input_name, runtime.output_names, spectrogram)
+
+    return make
+
+
+def _onnxruntime_int8(model: LocalizationNet, folder: Path, target: Target) -> MakeCall:
+    """The INT8 file of the model as built (latency does not depend on the weights' values),
+    calibrated on the default scenario."""
+    from rfloc_core.export.onnx_int8 import export_onnx_int8
+    from rfloc_core.export.onnx_runtime import OnnxModel
+
+    path = export_onnx_int8(
+        model, folder / "model-int8.onnx", validate=False, calibration_samples=32
+    )
+    runtime = OnnxModel(path, intra_op_threads=target.threads, providers=["CPUExecutionProvider"])
+
+    def make(batch: int) -> Call:
+        feeds = {runtime.input_name: random_input(model, batch).numpy()}
+        return lambda: runtime.session.run(None, feeds)
 
     return make
 

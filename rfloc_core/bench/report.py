@@ -15,10 +15,14 @@ from typing import Any
 
 from rfloc_core.atomic import write_text_atomic
 from rfloc_core.bench.headline import headline_table
+from rfloc_core.bench.int8_view import INT8_COLUMNS, INT8_NOTE, int8_rows
 from rfloc_core.bench.report_html import render_html
 from rfloc_core.bench.results import environments_of, validate_results
 from rfloc_core.bench.results_views import (
+    DATA_SLOWER,
     HELD_OUT_COLUMNS,
+    TRAINING_THROUGHPUT_COLUMNS,
+    TRAINING_THROUGHPUT_NOTE,
     BackendKey,
     busy_machines,
     failed_cells,
@@ -29,6 +33,7 @@ from rfloc_core.bench.results_views import (
     latency_rows_for_table,
     per_machine,
     sorted_accuracy_rows,
+    training_throughput_rows,
 )
 
 RESULTS_JSON = "results.json"
@@ -183,7 +188,8 @@ def results_csv(results: Mapping[str, Any]) -> str:
 
 def render_markdown(results: Mapping[str, Any]) -> str:
     """The report as Markdown: hardware, latency against accuracy per backend, accuracy with
-    baselines and the bound, and every cell that was not measured with its reason."""
+    baselines and the bound, training throughput beside a bare loop, and every cell that was
+    not measured with its reason."""
     rows = latency_rows_for_table(results)
     sections = [
         _markdown_title(results),
@@ -192,6 +198,8 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         _markdown_hardware(results),
         _markdown_latency(group_by_backend(rows)),
         _markdown_accuracy(results),
+        *_markdown_training_throughput(results),
+        *_markdown_int8(results),
         *_markdown_held_out(results),
         _markdown_not_measured(results),
     ]
@@ -309,6 +317,37 @@ def _markdown_accuracy(results: Mapping[str, Any]) -> str:
         parts.append("No accuracy was measured.")
     parts.append(f"{_BOUND_LABEL} of the test set: {bound}.")
     return "\n\n".join(parts)
+
+
+def _markdown_training_throughput(results: Mapping[str, Any]) -> list[str]:
+    rows = training_throughput_rows(results)
+    if not rows:
+        return []
+    table = _md_table(
+        [header for header, _ in TRAINING_THROUGHPUT_COLUMNS],
+        [[_md_flagged(row[key]) for _, key in TRAINING_THROUGHPUT_COLUMNS] for row in rows],
+    )
+    parts = ["## Training throughput", _md_text(TRAINING_THROUGHPUT_NOTE)]
+    slower = [str(row["model"]) for row in rows if row["data_side"] == DATA_SLOWER]
+    if slower:
+        parts.append(f"> **Data slower than training** for {_md_text(', '.join(slower))}.")
+    return ["\n\n".join([*parts, table])]
+
+
+def _markdown_int8(results: Mapping[str, Any]) -> list[str]:
+    rows = int8_rows(results)
+    if not rows:
+        return []
+    table = _md_table(
+        [header for header, _ in INT8_COLUMNS],
+        [[_md_value(row[key]) for _, key in INT8_COLUMNS] for row in rows],
+    )
+    return ["\n\n".join(["## INT8 against float32", _md_text(INT8_NOTE), table])]
+
+
+def _md_flagged(value: Any) -> str:
+    """A cell, in bold where the data side is slower than training."""
+    return f"**{_md_text(value)}**" if value == DATA_SLOWER else _md_value(value)
 
 
 def _markdown_held_out(results: Mapping[str, Any]) -> list[str]:

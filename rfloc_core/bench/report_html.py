@@ -5,7 +5,8 @@ works offline and from an e-mail attachment.
 It holds the environments and which backends ran on which hardware, a latency-against-accuracy
 Pareto plot per backend and machine, the error CDFs, the calibration curves, the learning
 curves, one table of every latency cell joined to its model's accuracy that sorts by any column,
-the accuracy table with the baselines, and every cell that was not measured with its reason.
+the accuracy table with the baselines, training throughput beside a bare loop, and every cell
+that was not measured with its reason.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rfloc_core.atomic import write_text_atomic
+from rfloc_core.bench.int8_view import INT8_COLUMNS, INT8_NOTE, int8_rows
 from rfloc_core.bench.report_page import Column, page, table, text
 from rfloc_core.bench.report_plots import (
     BOUND_LABEL,
@@ -30,7 +32,10 @@ from rfloc_core.bench.report_plots import (
 )
 from rfloc_core.bench.results import environments_of
 from rfloc_core.bench.results_views import (
+    DATA_SLOWER,
     HELD_OUT_COLUMNS,
+    TRAINING_THROUGHPUT_COLUMNS,
+    TRAINING_THROUGHPUT_NOTE,
     BackendKey,
     HardwareUse,
     busy_machines,
@@ -41,6 +46,7 @@ from rfloc_core.bench.results_views import (
     held_out_rows,
     latency_rows_for_table,
     sorted_accuracy_rows,
+    training_throughput_rows,
 )
 
 _LATENCY_TABLE: tuple[Column, ...] = (
@@ -134,6 +140,8 @@ def render_html(results: Mapping[str, Any]) -> str:
         _learning_section(results),
         _latency_table_section(rows),
         _accuracy_table_section(results),
+        _training_throughput_section(results),
+        _int8_section(results),
         _held_out_section(results),
         _not_measured_section(results),
     ]
@@ -304,6 +312,42 @@ def _accuracy_table_section(results: Mapping[str, Any]) -> str:
         '<p class="note">Models and baselines on the same held-out test set.</p>'
         f"{table(_ACCURACY_TABLE, sorted_accuracy_rows(results), sortable=True)}"
         f"<p>{text(BOUND_LABEL)} of the test set: <strong>{bound}</strong>.</p></section>"
+    )
+
+
+def _training_throughput_section(results: Mapping[str, Any]) -> str:
+    rows = training_throughput_rows(results)
+    if not rows:
+        return ""
+    columns = tuple(
+        Column(header, key, key not in ("model", "data_side"))
+        for header, key in TRAINING_THROUGHPUT_COLUMNS
+    )
+    slower = [row["model"] for row in rows if row["data_side"] == DATA_SLOWER]
+    warning = (
+        f'<p class="warning"><strong>Data slower than training</strong> for '
+        f"{text(', '.join(slower))}.</p>"
+        if slower
+        else ""
+    )
+    return (
+        '<section id="training-throughput"><h2>Training throughput</h2>'
+        f'<p class="note">{text(TRAINING_THROUGHPUT_NOTE)}</p>{warning}'
+        f"{table(columns, rows, sortable=True)}</section>"
+    )
+
+
+def _int8_section(results: Mapping[str, Any]) -> str:
+    rows = int8_rows(results)
+    if not rows:
+        return ""
+    columns = tuple(
+        Column(header, key, key not in ("model", "error_change", "validation"))
+        for header, key in INT8_COLUMNS
+    )
+    return (
+        '<section id="int8"><h2>INT8 against float32</h2>'
+        f'<p class="note">{text(INT8_NOTE)}</p>{table(columns, rows, sortable=True)}</section>'
     )
 
 

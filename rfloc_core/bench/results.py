@@ -14,7 +14,7 @@ import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from rfloc_core.errors import RflocError
 
@@ -116,6 +116,11 @@ class TrainingProtocol(TypedDict):
     sigma_scale: float | None
     """The σ-scaling factor fitted on the validation set after training, the mean over seeds
     (None: not fitted; absent from results written before σ-scaling)."""
+    bare_train_samples_per_s: NotRequired[float | None]
+    """Samples per second of a bare PyTorch loop (forward, loss, backward, AdamW step on
+    batches in memory) on the same model and batch size, measured after the first seed's
+    training (None: not measured, as for receiver-set models; absent from results written
+    before it was measured)."""
 
 
 class LearningCurve(TypedDict):
@@ -161,6 +166,11 @@ class AccuracyRow(_AccuracyRowFields, total=False):
     written before they were recorded)."""
     plugin_version: str
     distribution: str
+    exported: dict[str, dict[str, Any]]
+    """Model rows: per backend whose numbers differ from PyTorch's (``onnxruntime-int8``),
+    the first seed's model run through that backend's file: ``error_median_m``,
+    ``error_p95_m``, ``error_rmse_m``, ``ratio_to_crb``, ``inside_1sigma`` and
+    ``validation_passed`` (absent where no such backend was timed)."""
     held_out: dict[str, Any] | None
     """Receiver-set model rows: on a network no training sample drew, ``network``,
     ``stations``, ``error_median_m``, ``error_rmse_m``, ``rss_mle_rmse_m``, ``crb_rmse_m``,

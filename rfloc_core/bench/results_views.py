@@ -198,6 +198,84 @@ def held_out_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: (row["verdict"] == DID_NOT_LEARN, row["error_rmse_m"]))
 
 
+TRAINING_THROUGHPUT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("model", "model"),
+    ("data simulated samples/s", "simulated_samples_per_s"),
+    ("rfloc training samples/s", "train_samples_per_s"),
+    ("bare loop samples/s", "bare_train_samples_per_s"),
+    ("rfloc / bare", "rfloc_to_bare"),
+    ("data side", "data_side"),
+)
+"""(header, key) of the training throughput table, in the Markdown and the HTML report."""
+
+TRAINING_THROUGHPUT_NOTE = (
+    "Samples per second of the data side (the training set's simulation, once per seed and "
+    "shared by every model trained on it, so a row whose run did not simulate it shows the "
+    "rate of the run that did), of rfloc's training steps (Lightning, without data loading or "
+    "validation) and of a bare PyTorch loop (forward, loss, backward and AdamW step on batches "
+    "already in memory, same model and batch size, after the first seed's training); rfloc / "
+    "bare below 1 is what rfloc's loop costs. The data side must be faster than training, or "
+    "training on freshly simulated data waits for it: a row where it is slower is flagged."
+)
+"""What each column of the training throughput table is, in both reports."""
+
+DATA_KEEPS_UP = "keeps up"
+DATA_SLOWER = "slower than training"
+_RATES = ("simulated_samples_per_s", "train_samples_per_s", "bare_train_samples_per_s")
+
+
+def training_throughput_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Measured model rows with any training throughput, fastest rfloc training first: one
+    flat dict each with the keys of ``TRAINING_THROUGHPUT_COLUMNS``.
+
+    A row without its own simulation rate gets the rate its training set was simulated at
+    in another row (same scenario, same kind of model); ``data_side`` is ``DATA_SLOWER``
+    where that rate is below rfloc's training rate, ``DATA_KEEPS_UP`` where not, None where
+    either is unknown."""
+    measured = [
+        (row, row.get("protocol") or {})
+        for row in results["accuracy"]
+        if row["kind"] == "model" and row["status"] == "ok"
+    ]
+    shared: dict[tuple[str, bool], list[float]] = {}
+    for row, protocol in measured:
+        if _positive(protocol.get("simulated_samples_per_s")):
+            shared.setdefault(_data_key(row), []).append(protocol["simulated_samples_per_s"])
+    rows = []
+    for row, protocol in measured:
+        rates = {key: protocol.get(key) if _positive(protocol.get(key)) else None for key in _RATES}
+        if all(rate is None for rate in rates.values()):
+            continue
+        if rates["simulated_samples_per_s"] is None and shared.get(_data_key(row)):
+            known = shared[_data_key(row)]
+            rates["simulated_samples_per_s"] = sum(known) / len(known)
+        data, train, bare = (rates[key] for key in _RATES)
+        side = None
+        if data is not None and train is not None:
+            side = DATA_SLOWER if data < train else DATA_KEEPS_UP
+        ratio = train / bare if train is not None and bare is not None else None
+        rows.append({"model": row["model"], **rates, "rfloc_to_bare": ratio, "data_side": side})
+    return sorted(
+        rows,
+        key=lambda row: (row["train_samples_per_s"] is None, -(row["train_samples_per_s"] or 0)),
+    )
+
+
+def _data_key(row: Mapping[str, Any]) -> tuple[str, bool]:
+    """Rows that train on the same shared data: the scenario, and whether the model is a
+    receiver-set model (those train on their own random networks)."""
+    return (str(row["scenario"]), row.get("fusion") is not None)
+
+
+def _positive(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
 def failed_cells(results: Mapping[str, Any]) -> list[FailedCell]:
     """Every latency and accuracy row whose status is not ok, described for people."""
     cells = [
@@ -266,6 +344,8 @@ def _table_row(
     flat |= {key: row[key] for key in required_keys(LatencyRow)}
     flat["other_cpus_busy"] = row.get("other_cpus_busy")
     measured = accuracy if accuracy is not None and accuracy["status"] == "ok" else None
+    if measured is not None and row["backend"] in (measured.get("exported") or {}):
+        measured = measured["exported"][row["backend"]]  # this file's own accuracy
     flat |= {key: None if measured is None else measured[key] for key in TABLE_ACCURACY_KEYS}
     flat["accuracy_status"] = None if accuracy is None else accuracy["status"]
     flat["accuracy_reason"] = None if accuracy is None else accuracy["reason"]

@@ -18,13 +18,8 @@ from typing import Any, Literal
 
 import torch
 
-from rfloc_core.bench.accuracy import (
-    RunOutcome,
-    baseline_rows,
-    failed_row,
-    model_row,
-    train_and_test,
-)
+from rfloc_core.bench.accuracy import RunOutcome, train_and_test
+from rfloc_core.bench.accuracy_rows import baseline_rows, failed_row, model_row
 from rfloc_core.bench.backends import Target
 from rfloc_core.bench.config import BenchConfig
 from rfloc_core.bench.environment import fingerprint
@@ -210,6 +205,7 @@ def _run_cell(
             tracking=tracking,
             backbone=cell.backbone or None,
             receiver_set=suite.receiver_sets if cell.backbone else None,
+            latency_backends=suite.latency.backends,
         )
     except Exception as error:
         return {"status": "error", "reason": describe_error(error)}
@@ -218,7 +214,8 @@ def _run_cell(
 
 
 def throughput_note(outcome: RunOutcome) -> str:
-    """The data side's and the training side's samples/s of one run, side by side."""
+    """The data side's and the training side's samples/s of one run, side by side, and a bare
+    PyTorch loop's on the same model where it was measured."""
     parts = [f"{outcome.model} seed {outcome.seed}: {outcome.steps} steps"]
     if outcome.simulated_samples_per_s is not None:
         parts.append(f"data simulated at {outcome.simulated_samples_per_s:,.0f} samples/s")
@@ -226,6 +223,8 @@ def throughput_note(outcome: RunOutcome) -> str:
         parts.append("data shared from an earlier run (simulated once)")
     if outcome.train_samples_per_s is not None:
         parts.append(f"training at {outcome.train_samples_per_s:,.0f} samples/s")
+    if outcome.bare_train_samples_per_s is not None:
+        parts.append(f"bare loop at {outcome.bare_train_samples_per_s:,.0f} samples/s")
     return ", ".join(parts)
 
 

@@ -43,7 +43,7 @@ from rfloc_core.training.fine_tune import (
     read_parent,
 )
 from rfloc_core.training.memory_check import check_training_memory
-from rfloc_core.training.module import MONITOR, LocalizationModule
+from rfloc_core.training.module import MONITOR, LocalizationModule, module_for
 from rfloc_core.training.quiet import quiet_training
 from rfloc_core.training.run import (
     EVALUATION_DIR,
@@ -313,17 +313,7 @@ def _fit(
         load_parent_weights(model, parent)
         frozen = freeze(model, config.freeze)
     check_training_memory(model, config, features, scenario.n_receivers)
-    module = LocalizationModule(
-        model,
-        learning_rate=config.learning_rate,
-        weight_decay=config.weight_decay,
-        warmup_fraction=config.warmup_fraction,
-        seed=config.seed,
-        loss=config.loss,
-        beta=config.beta,
-        gain_augmentation_sigma_db=config.gain_augmentation_sigma_db,
-        feature_span_db=features.scale_span_db,
-    )
+    module = module_for(model, config, feature_span_db=features.scale_span_db)
     module.frozen_modules = frozen
     module.train()
     data = SyntheticDataModule(

@@ -12,7 +12,7 @@ def test_the_shipped_suites_load() -> None:
     assert suite_names() == ["converge", "cpu-full", "gpu-full", "quick", "receiver-sets", "urban"]
     quick = load_suite("quick")
     assert quick.latency.device == "cpu"
-    assert set(quick.latency.backends) == {"torch", "onnxruntime"}
+    assert set(quick.latency.backends) == {"torch", "onnxruntime", "onnxruntime-int8"}
     assert quick.backbones[:4] == (
         "convnext_atto",
         "resnet18",

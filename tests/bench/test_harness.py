@@ -10,7 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from rfloc_core.bench.accuracy import RunOutcome, baseline_rows, model_row
+from rfloc_core.bench.accuracy import RunOutcome
+from rfloc_core.bench.accuracy_rows import baseline_rows, model_row
 from rfloc_core.bench.backends import Target
 from rfloc_core.bench.latency import measure_latency
 from rfloc_core.bench.results import validate_results

@@ -39,6 +39,8 @@ def test_set_models_run_beside_channel_models_with_a_held_out_network(
     channel, receiver_set = rows["toynet"], rows["toynet+deepsets"]
     assert receiver_set["fusion"] == "deepsets" and "fusion" not in channel
     assert receiver_set["test_samples"] == channel["test_samples"] == 40  # the same test set
+    assert channel["protocol"]["bare_train_samples_per_s"] > 0
+    assert receiver_set["protocol"]["bare_train_samples_per_s"] is None  # not timed bare
     held_out = receiver_set["held_out"]
     assert held_out["stations"] == 4
     assert held_out["network"] == held_out_scenario(suite.receiver_sets).name
