@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,6 +53,7 @@ from rfloc_core.owned_folder import is_temporary_of
 from rfloc_core.registry import get_registry
 from rfloc_core.registry._loading import INTERNAL_PLUGIN
 from rfloc_core.registry._registry import KNOWN_FAMILY_PACKAGES
+from rfloc_core.scratch_folder import scratch_folder
 from rfloc_core.specs import BackboneSpec, HeadSpec
 
 if TYPE_CHECKING:
@@ -82,6 +82,11 @@ __all__ = [
     "read_checkpoint_config",
     "save_checkpoint",
 ]
+
+
+WEIGHTS_SCRATCH_PREFIX = "rfloc-weights-"
+"""The prefix of the private folder (under the temporary folder) that weights are written in
+before they are copied into the checkpoint."""
 
 
 class _Dumpable(Protocol):
@@ -143,8 +148,9 @@ def save_checkpoint(
         # safetensors writes through a temporary file of its own beside the target, which a
         # kill would leave under a name rfloc cannot recognise as its own; so it writes in a
         # private folder, and the bytes are copied into rfloc's temporary.
-        with tempfile.TemporaryDirectory(prefix="rfloc-weights-") as private:
-            written = Path(private) / WEIGHTS_NAME
+        # A kill leaves that folder behind; the next save removes it.
+        with scratch_folder(WEIGHTS_SCRATCH_PREFIX) as private:
+            written = private / WEIGHTS_NAME
             save_model(model, str(written), metadata={"format": "pt"})
             shutil.copyfile(written, temporary)
         sha256 = sha256_file(temporary)

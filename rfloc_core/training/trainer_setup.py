@@ -10,7 +10,7 @@ from pathlib import Path
 
 import lightning
 import torch
-from lightning.pytorch.callbacks import EarlyStopping
+from lightning.pytorch.callbacks import EarlyStopping, RichProgressBar
 
 from rfloc_core.data.errors import ConfigError
 from rfloc_core.errors import first_line
@@ -63,6 +63,18 @@ def lightning_settings(config: TrainConfig) -> Iterator[None]:
         ) from None
 
 
+class StepBudgetProgressBar(RichProgressBar):
+    """Lightning's progress bar, but a run with a step budget (``max_epochs`` -1) reads
+    "Epoch 3, 2,400 steps in all" where Lightning writes "Epoch 3/-2"."""
+
+    def _get_train_description(self, current_epoch: int) -> str:
+        max_epochs = self.trainer.max_epochs
+        if max_epochs is not None and max_epochs >= 0:
+            return super()._get_train_description(current_epoch)
+        description = f"Epoch {current_epoch}, {self.trainer.max_steps:,} steps in all"
+        return f"{description:{len(self.validation_description)}}"
+
+
 def make_trainer(
     config: TrainConfig,
     run_dir: Path,
@@ -81,7 +93,7 @@ def make_trainer(
         num_nodes=config.num_nodes,
         strategy=config.strategy,
         precision=resolve_precision(config.precision, config.accelerator),  # type: ignore[arg-type]
-        callbacks=callbacks,
+        callbacks=[*callbacks, StepBudgetProgressBar()] if progress else callbacks,
         logger=False,
         enable_checkpointing=False,
         num_sanity_val_steps=0,

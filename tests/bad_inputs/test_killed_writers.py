@@ -165,7 +165,10 @@ for _ in range(kills):
     seen.add(config.head)
     leftovers = sorted(p.name for p in folder.iterdir() if p.name.startswith("weights-"))
     assert len(leftovers) <= 3, leftovers
+scratch = Path(os.environ["TMPDIR"])
+killed_scratch = len(list(scratch.glob("rfloc-weights-*")))
 save_checkpoint(models["gaussian"], folder)
+print(killed_scratch, len(list(scratch.glob("rfloc-weights-*"))))
 print(sorted(seen), sorted(p.name for p in folder.iterdir()))
 """
 
@@ -174,9 +177,12 @@ def test_a_killed_checkpoint_save_leaves_the_old_checkpoint_or_the_new(
     toy_site: Path, tmp_path: Path
 ) -> None:
     """A process saving two models in turn over one folder, SIGKILLed at random moments: the
-    folder always loads as exactly one of them, and one more save leaves only its own pair."""
+    folder always loads as exactly one of them, and one more save leaves only its own pair and
+    removes the scratch folders the killed saves left in the temporary folder."""
     folder = tmp_path / "ckpt"
-    environment = dict(os.environ, PYTHONPATH=str(toy_site))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    environment = dict(os.environ, PYTHONPATH=str(toy_site), TMPDIR=str(scratch))
     result = subprocess.run(
         [sys.executable, "-c", _SAVE_AND_KILL, str(folder), "40"],
         env=environment,
@@ -185,7 +191,10 @@ def test_a_killed_checkpoint_save_leaves_the_old_checkpoint_or_the_new(
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    seen, names = result.stdout.strip().split("] ")
+    scratch_counts, listing = result.stdout.strip().split("\n")
+    killed_scratch, scratch_left = map(int, scratch_counts.split())
+    assert killed_scratch > 0 and scratch_left == 0, (killed_scratch, scratch_left)
+    seen, names = listing.split("] ")
     assert seen == "['gaussian', 'gaussian_full'"  # kills landed on both sides of a commit
     config = read_checkpoint_config(folder)
     assert names == str(sorted(["config.json", config.weights_file]))
