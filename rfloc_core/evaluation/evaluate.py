@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,11 +55,19 @@ def checkpoint_scenario(
 
 
 def checkpoint_features(config: CheckpointConfig) -> FeatureConfig:
-    if config.features is not None:
+    return recorded_features(config.features, config.input_size)
+
+
+def recorded_features(
+    features: Mapping[str, Any] | None, input_size: tuple[int, int]
+) -> FeatureConfig:
+    """The feature settings a checkpoint's config.json records, else the defaults at the
+    model's ``input_size`` (mel_bins, frames)."""
+    if features is not None:
         return validate_config(
-            FeatureConfig, config.features, "the checkpoint's config.json field features"
+            FeatureConfig, features, "the checkpoint's config.json field features"
         )
-    mel_bins, frames = config.input_size
+    mel_bins, frames = input_size
     return FeatureConfig(mel_bins=mel_bins, frames=frames)
 
 

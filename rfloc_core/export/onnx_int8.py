@@ -55,9 +55,9 @@ def calibration_features(
     """Log-mel features (samples, receivers, mel_bins, frames) simulated from ``scenario`` (a
     checkpoint's recorded scenario; the default preset when None) with ``features``."""
     from rfloc_core.data.datasets import SyntheticDataset
-    from rfloc_core.data.feature_config import FeatureConfig
     from rfloc_core.data.scenario import ScenarioConfig, load_scenario
     from rfloc_core.data.validation import validate_config
+    from rfloc_core.evaluation.evaluate import recorded_features
 
     chosen = (
         validate_config(ScenarioConfig, scenario, "the checkpoint's config.json field scenario")
@@ -71,11 +71,7 @@ def calibration_features(
             + (" drawn anew for every sample" if chosen.random_network is not None else "")
         )
     mel_bins, frames = model.input_size
-    feature_config = (
-        validate_config(FeatureConfig, features, "the checkpoint's config.json field features")
-        if features is not None
-        else FeatureConfig(mel_bins=mel_bins, frames=frames)
-    )
+    feature_config = recorded_features(features, (int(mel_bins), int(frames)))
     dataset = SyntheticDataset(chosen, samples, seed, feature_config, measure_rss=False)
     values: np.ndarray = dataset.batch(range(samples))["features"].numpy()
     return values
