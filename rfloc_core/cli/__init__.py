@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from rfloc_core.__about__ import __version__
 from rfloc_core.bench.cli import bench, report
+from rfloc_core.cli.help_text import flow_help
 from rfloc_core.cli.models_cmd import models
 from rfloc_core.cli.plugin_cmd import plugin_app
 from rfloc_core.cli.plugins_cmd import plugins
@@ -64,6 +65,8 @@ app.command("bench")(bench)
 app.command("report")(report)
 app.add_typer(plugin_app, name="plugin")
 app.add_typer(dataset_app, name="dataset")
+for _app in (app, plugin_app, dataset_app):
+    flow_help(_app)
 
 
 def main() -> None:
