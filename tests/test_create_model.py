@@ -87,6 +87,16 @@ def test_the_dtype_check_follows_conversions_after_the_first_call():
     model.load_state_dict(as_float, assign=True)
     with pytest.raises(InvalidInputError, match=r"expected dtype torch\.float32"):
         model(torch.zeros(1, 7, 128, 32, dtype=torch.float64))
+    # A conversion of the parts, and a wrapper's load, are seen too.
+    model.backbone.double()
+    model.head.double()
+    assert model(torch.zeros(1, 7, 128, 32, dtype=torch.float64))["position_m"].dtype == (
+        torch.float64
+    )
+    wrapper = torch.nn.ModuleDict({"net": model})
+    as_float = {name: value.float() for name, value in wrapper.state_dict().items()}
+    wrapper.load_state_dict(as_float, assign=True)
+    assert model(torch.zeros(1, 7, 128, 32))["position_m"].dtype == torch.float32
 
 
 @pytest.mark.parametrize(

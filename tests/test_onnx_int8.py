@@ -17,15 +17,18 @@ from rfloc_core.bench.backends import Target
 from rfloc_core.bench.config import LatencyProtocol
 from rfloc_core.bench.int8_view import int8_rows
 from rfloc_core.bench.latency import measure_latency
+from rfloc_core.bench.results import LatencyRow, required_keys
+from rfloc_core.bench.results_views import latency_rows_for_table
 from rfloc_core.checkpoint import save_checkpoint
 from rfloc_core.data.feature_config import FeatureConfig
 from rfloc_core.data.scenario import load_scenario
-from rfloc_core.errors import InvalidInputError
+from rfloc_core.errors import InvalidInputError, RflocError
 from rfloc_core.evaluation.evaluate import evaluate_samples
 from rfloc_core.evaluation.runtime_model import RuntimeModel
 from rfloc_core.export.onnx_export import export_onnx, read_validation
 from rfloc_core.export.onnx_int8 import INT8_TOLERANCE, calibration_features, export_onnx_int8
 from rfloc_core.export.onnx_runtime import OnnxModel
+from rfloc_core.registry import get_registry
 from tests.cli_runner import run_rfloc
 from tests.conftest import PluginSite
 
@@ -81,9 +84,48 @@ def test_a_receiver_set_model_or_a_mismatched_scenario_is_refused(model, tmp_pat
     with pytest.raises(InvalidInputError, match="fixed-network models"):
         export_onnx_int8(set_model, tmp_path / "out" / "set.onnx")
     three = create_model("toynet", receivers=3)
-    with pytest.raises(InvalidInputError, match="model's 3 fixed receivers"):
+    with pytest.raises(InvalidInputError, match=r"model's 3 fixed receivers.*--format onnx$"):
         export_onnx_int8(three, tmp_path / "out" / "three.onnx")
+    int8 = get_registry().exporter("onnx_int8")
+    with pytest.raises(InvalidInputError, match=r"^--fp16 and --simplify cannot be combined"):
+        int8.export(model, tmp_path / "out" / "half.onnx", fp16=True, simplify=True)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_legacy_exporter_option_reaches_the_float32_graph(model, tmp_path, monkeypatch):
+    import rfloc_core.export.onnx_int8 as onnx_int8
+
+    chosen = []
+
+    def recording(*args, exporter=None, **kwargs):
+        chosen.append(exporter)
+        raise RflocError("stop after the float32 export")
+
+    monkeypatch.setattr(onnx_int8, "export_onnx", recording)
+    with pytest.raises(RflocError, match="stop after"):
+        get_registry().exporter("onnx_int8").export(model, tmp_path / "m.onnx", exporter="legacy")
+    assert chosen == ["legacy"]
+
+
+def test_a_quantizer_failure_without_a_message_is_one_line_and_logging_is_restored(
+    model, tmp_path, monkeypatch
+):
+    import logging
+
+    import onnxruntime.quantization
+
+    def failing(*args, **kwargs):
+        raise AssertionError  # ONNX Runtime's quantizer has many bare asserts
+
+    monkeypatch.setattr(onnxruntime.quantization, "quantize_static", failing)
+    logging.disable(logging.CRITICAL)
+    try:
+        with pytest.raises(RflocError, match=r"could not quantize toynet: AssertionError$"):
+            export_onnx_int8(model, tmp_path / "m.onnx", scenario=SCENARIO, calibration_samples=8)
+        assert logging.root.manager.disable == logging.CRITICAL  # the caller's setting stays
+    finally:
+        logging.disable(logging.NOTSET)
+    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_cli_export_and_predict_run_the_int8_file(
@@ -121,6 +163,13 @@ def test_an_exported_file_in_the_models_place_gives_the_models_figures(model, tm
     )
     torch.testing.assert_close(exported.model_nll, eager.model_nll, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(exported.truth_m, eager.truth_m)
+    in_place = RuntimeModel(model, runtime.run)
+    bad = torch.zeros(1, 7, *model.input_size)
+    bad[0, 2, 5, 5] = float("nan")
+    with pytest.raises(InvalidInputError, match="got 1 NaN or infinite"):
+        in_place(bad)  # the eager model's checks, before the runtime sees the input
+    with pytest.raises(InvalidInputError, match="expected 7 receivers"):
+        in_place(torch.zeros(1, 5, *model.input_size))
 
 
 def test_the_benchmark_times_the_int8_backend_beside_float32():
@@ -190,7 +239,48 @@ def test_an_int8_export_that_fails_leaves_the_models_own_accuracy(model, monkeyp
         exported=exported,
     )  # fmt: skip
     row = model_row([outcome], protocol)
-    assert row["error_median_m"] == pytest.approx(1.5) and "exported" not in row
+    assert row["error_median_m"] == pytest.approx(1.5)
+    assert row["exported"] == {INT8_BACKEND: {"error": message}}  # the reason is kept
+    latency = dict.fromkeys(required_keys(LatencyRow)) | {
+        "model": "m", "backend": INT8_BACKEND, "batch_size": 1, "status": "ok", "p50_ms": 1.0,
+        "machine": "box",
+    }  # fmt: skip
+    row |= {"status": "ok", "reason": None}
+    (table_row,) = latency_rows_for_table({"latency": [latency], "accuracy": [row]})
+    # PyTorch's figures are not the INT8 file's: none shown, and the reason is.
+    assert table_row["error_median_m"] is None
+    assert table_row["accuracy_reason"] == (
+        f"the {INT8_BACKEND} file's own accuracy could not be measured: {message}"
+    )
+
+
+def test_the_int8_table_compares_the_same_seed_when_a_row_pools_several():
+    from rfloc_core.bench.accuracy import RunOutcome
+    from rfloc_core.bench.accuracy_rows import model_row
+    from rfloc_core.bench.config import AccuracyProtocol
+
+    def outcome(seed: int, errors_m: list[float], exported=None) -> RunOutcome:
+        return RunOutcome(
+            model="m", family="f", seed=seed, train_seconds=1.0, errors_m=errors_m,
+            mahalanobis2=None, nll=[0.0] * len(errors_m), crb_rmse_m=100.0,
+            baseline_errors_m={}, exported=exported,
+        )  # fmt: skip
+
+    int8 = {INT8_BACKEND: {"errors_m": [110.0, 110.0, 110.0], "validation_passed": True}}
+    first, second = outcome(0, [100.0, 100.0, 100.0], int8), outcome(1, [300.0, 300.0, 300.0])
+    row = model_row([first, second], AccuracyProtocol(test_samples=3, seeds=(0, 1)))
+    row |= {"status": "ok", "reason": None}
+    assert row["error_median_m"] == pytest.approx(200.0)  # both seeds pooled
+    latency = [
+        {"model": "m", "backend": backend, "batch_size": 8, "status": "ok", "p50_ms": p50_ms,
+         "machine": "box"}
+        for backend, p50_ms in (("onnxruntime", 20.0), (INT8_BACKEND, 8.0))
+    ]  # fmt: skip
+    (int8_row,) = int8_rows({"latency": latency, "accuracy": [row]})
+    assert int8_row["float_error_median_m"] == pytest.approx(100.0)  # seed 0, as INT8's
+    assert int8_row["error_change"] == "+10.0 %"
+    assert int8_row["float_ratio_to_crb"] == pytest.approx(1.0)
+    assert int8_row["int8_ratio_to_crb"] == pytest.approx(1.1)
 
 
 def test_the_bench_tests_the_trained_model_through_its_int8_file(model, tmp_path):
@@ -205,4 +295,4 @@ def test_the_bench_tests_the_trained_model_through_its_int8_file(model, tmp_path
     assert len(measured["errors_m"]) == len(eager["errors_m"]) == 16
     assert measured["errors_m"] != eager["errors_m"], "the errors must be the INT8 file's own"
     assert np.median(measured["errors_m"]) == pytest.approx(np.median(eager["errors_m"]), rel=0.2)
-    assert measured["validation_passed"] in (True, False)
+    assert isinstance(measured["validation_passed"], bool)

@@ -129,9 +129,8 @@ def model_row(outcomes: Sequence[RunOutcome], protocol: AccuracyProtocol) -> Acc
         "sigma_scale": _mean_of_known([o.sigma_scale for o in outcomes]),
     }
     exported = {
-        backend: exported_summary(fields, first.crb_rmse_m)
+        backend: _exported_entry(first, fields)
         for backend, fields in (first.exported or {}).items()
-        if fields.get("errors_m")
     }
     if exported:
         row["exported"] = exported
@@ -148,6 +147,20 @@ def model_row(outcomes: Sequence[RunOutcome], protocol: AccuracyProtocol) -> Acc
         if outcome.learning_curve
     ]
     return row
+
+
+def _exported_entry(first: RunOutcome, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The first seed's model run through an exported file, beside the same seed's PyTorch
+    figures (``reference``: a model row pools every seed, the file is tested on the first);
+    ``error`` alone where the file could not be written or run."""
+    if not fields.get("errors_m"):
+        return {"error": str(fields.get("error") or "no test errors were recorded")}
+    summary = exported_summary(fields, first.crb_rmse_m)
+    own = {"errors_m": first.errors_m, "mahalanobis2": first.mahalanobis2}
+    reference = exported_summary(own, first.crb_rmse_m)
+    reference.pop("validation_passed")
+    summary["reference"] = reference
+    return summary
 
 
 def _mean_of_known(values: Sequence[float | None]) -> float | None:

@@ -11,12 +11,8 @@ from typing import Any
 
 import torch
 
-from rfloc_core.bench.backend_names import INT8_BACKEND
+from rfloc_core.bench.backend_names import EXPORTED_ACCURACY_BACKENDS, INT8_BACKEND
 from rfloc_core.bench.config import AccuracyProtocol
-
-EXPORTED_ACCURACY_BACKENDS = (INT8_BACKEND,)
-"""Backends tested for accuracy on their own. The float32 exports are validated against
-PyTorch to 1e-4, so the PyTorch model's accuracy is theirs."""
 
 
 def exported_accuracy(

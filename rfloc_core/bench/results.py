@@ -170,7 +170,9 @@ class AccuracyRow(_AccuracyRowFields, total=False):
     """Model rows: per backend whose numbers differ from PyTorch's (``onnxruntime-int8``),
     the first seed's model run through that backend's file: ``error_median_m``,
     ``error_p95_m``, ``error_rmse_m``, ``ratio_to_crb``, ``inside_1sigma`` and
-    ``validation_passed`` (absent where no such backend was timed)."""
+    ``validation_passed``, and ``reference``, the same seed's PyTorch figures; or ``error``
+    alone where the file could not be written or run (absent where no such backend was
+    timed)."""
     held_out: dict[str, Any] | None
     """Receiver-set model rows: on a network no training sample drew, ``network``,
     ``stations``, ``error_median_m``, ``error_rmse_m``, ``rss_mle_rmse_m``, ``crb_rmse_m``,

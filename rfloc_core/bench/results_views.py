@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from rfloc_core.bench.backend_names import EXPORTED_ACCURACY_BACKENDS
 from rfloc_core.bench.contention import BUSY_OTHER_CPUS
 from rfloc_core.bench.results import LatencyRow, environments_of, machine_of, required_keys
 
@@ -344,11 +345,20 @@ def _table_row(
     flat |= {key: row[key] for key in required_keys(LatencyRow)}
     flat["other_cpus_busy"] = row.get("other_cpus_busy")
     measured = accuracy if accuracy is not None and accuracy["status"] == "ok" else None
-    if measured is not None and row["backend"] in (measured.get("exported") or {}):
-        measured = measured["exported"][row["backend"]]  # this file's own accuracy
+    reason = None if accuracy is None else accuracy["reason"]
+    if measured is not None and row["backend"] in EXPORTED_ACCURACY_BACKENDS:
+        # This file's own accuracy; PyTorch's figures are not the file's.
+        exported = (measured.get("exported") or {}).get(row["backend"])
+        measured = exported if exported is not None and "error" not in exported else None
+        if measured is None:
+            reason = f"the {row['backend']} file's own accuracy " + (
+                f"could not be measured: {exported['error']}"
+                if exported is not None
+                else "was not measured in this run"
+            )
     flat |= {key: None if measured is None else measured[key] for key in TABLE_ACCURACY_KEYS}
     flat["accuracy_status"] = None if accuracy is None else accuracy["status"]
-    flat["accuracy_reason"] = None if accuracy is None else accuracy["reason"]
+    flat["accuracy_reason"] = reason
     return flat
 
 

@@ -176,6 +176,7 @@ def trained_model_bare_samples_per_s(
     batches this loop does not make. The run's files are only read, and torch's random state
     is left as it was."""
     from rfloc_core.checkpoint import load_checkpoint
+    from rfloc_core.evaluation.evaluate import checkpoint_features
     from rfloc_core.training.run import resolve_precision
 
     config = result.config
@@ -191,7 +192,7 @@ def trained_model_bare_samples_per_s(
         module = module_for(
             model,
             config,
-            feature_span_db=float((stored.features or {}).get("scale_span_db", 1.0)),
+            feature_span_db=checkpoint_features(stored).scale_span_db,
         )
         batches = random_batches(
             model, batch_size=config.batch_size, count=warmup_steps + steps, seed=config.seed

@@ -31,11 +31,19 @@ def _export_onnx(model: Any, path: Any, **options: Any) -> Path:
     return export_onnx(model, path, **{k: v for k, v in options.items() if k in ONNX_OPTIONS})
 
 
-INT8_OPTIONS = ("metadata", "validate", "allow_mismatch", "scenario", "features")
+INT8_OPTIONS = ("exporter", "metadata", "validate", "allow_mismatch", "scenario", "features")
 
 
 def _export_onnx_int8(model: Any, path: Any, **options: Any) -> Path:
+    from rfloc_core.errors import InvalidInputError
     from rfloc_core.export.onnx_int8 import export_onnx_int8
+
+    refused = [f"--{name}" for name in ("fp16", "simplify") if options.get(name)]
+    if refused:
+        raise InvalidInputError(
+            f"{' and '.join(refused)} cannot be combined with --format onnx_int8, whose file "
+            "is 8-bit with float32 inputs and outputs; leave it out, or export --format onnx"
+        )
 
     return export_onnx_int8(model, path, **{k: v for k, v in options.items() if k in INT8_OPTIONS})
 

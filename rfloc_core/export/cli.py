@@ -19,8 +19,9 @@ def export(
         typer.Option(
             "--format",
             "-f",
-            help="onnx, onnx_int8 (CPU INT8, calibrated on the checkpoint's scenario), "
-            "tensorrt, torch, or a plugin's exporter (rfloc plugins).",
+            help="onnx, onnx_int8 (CPU INT8, calibrated on the checkpoint's scenario; only "
+            "resnet-like files pass its validation, others need --allow-mismatch: see "
+            "docs/export.md), tensorrt, torch, or a plugin's exporter (rfloc plugins).",
         ),
     ] = "onnx",
     fp16: Annotated[bool, typer.Option("--fp16", help="Export in float16.")] = False,

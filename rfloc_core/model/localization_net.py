@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rfloc_core.errors import PluginError
+from rfloc_core.errors import InvalidInputError, PluginError
 from rfloc_core.model.input_checks import check_spectrogram
 from rfloc_core.specs import BackboneSpec, HeadSpec, InputSize
 
@@ -33,24 +33,26 @@ class HeadedNet(nn.Module):
             )
         return features
 
-    _parameter_dtype: torch.dtype | None = None
+    _first_parameter: tuple[nn.Module, str] | None = None
+    """(the module that owns the first parameter, its name): read on every call, so any
+    conversion, of the whole model or of a part, is seen."""
 
     @property
     def parameter_dtype(self) -> torch.dtype:
-        """The parameters' dtype, which inputs must have. Looked up once per conversion: a
-        lookup per call costs more than every other input check together."""
-        if self._parameter_dtype is None:
-            self._parameter_dtype = next(self.parameters()).dtype
-        return self._parameter_dtype
-
-    def _apply(self, fn: Any, recurse: bool = True) -> HeadedNet:
-        self._parameter_dtype = None  # .to(), .half(), .float() and the like come through here
-        applied: HeadedNet = super()._apply(fn, recurse)  # type: ignore[no-untyped-call]
-        return applied
-
-    def load_state_dict(self, *args: Any, **kwargs: Any) -> Any:
-        self._parameter_dtype = None  # assign=True may bring another dtype
-        return super().load_state_dict(*args, **kwargs)
+        """The first parameter's dtype, which inputs must have. Walking ``parameters()`` on
+        every call costs more than every other input check together; one dict lookup does
+        not."""
+        if self._first_parameter is not None:
+            owner, name = self._first_parameter
+            parameter = owner._parameters.get(name)
+            if parameter is not None:
+                return parameter.dtype
+        for owner in self.modules():
+            for name, parameter in owner._parameters.items():
+                if parameter is not None:
+                    self._first_parameter = (owner, name)
+                    return parameter.dtype
+        raise InvalidInputError(f"{type(self).__name__} has no parameters to take a dtype from")
 
     @property
     def output_names(self) -> tuple[str, ...]:

@@ -106,8 +106,10 @@ class LocalizationModule(lightning.LightningModule):
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         # Mixed precision computes the backbone in 16 bits; the likelihood stays in float32.
         inputs = model_inputs(self.model, batch)
-        if self.channels_last:
-            inputs = (inputs[0].contiguous(memory_format=torch.channels_last), *inputs[1:])
+        if self.channels_last and len(inputs) == 1:
+            # A receiver-set model's (B, R, ...) input is not an image: its encoder sees one
+            # channel per receiver, where both layouts are the same.
+            inputs = (inputs[0].contiguous(memory_format=torch.channels_last),)
         raw = self.model(*inputs)
         outputs = {name: value.float() for name, value in raw.items()}
         return outputs, self.model.nll(outputs, batch["position_m"].float())
