@@ -44,7 +44,7 @@ from rfloc_core.training.fine_tune import (
 )
 from rfloc_core.training.memory_check import check_training_memory
 from rfloc_core.training.module import MONITOR, LocalizationModule, module_for
-from rfloc_core.training.quiet import quiet_training
+from rfloc_core.training.quiet import lightning_chatter_held_back, quiet_training
 from rfloc_core.training.run import (
     EVALUATION_DIR,
     LAST_DIR,
@@ -344,14 +344,15 @@ def _fit(
     if patience is not None:
         callbacks.append(patience)
     by_steps = config.validate_every_steps > 0
-    with lightning_settings(config):
-        trainer = make_trainer(config, run_dir, callbacks, by_steps, progress)
-    trainer.fit(
-        module,
-        datamodule=data,
-        ckpt_path=str(resume_state) if resume_state else None,
-        weights_only=True,
-    )
+    with lightning_chatter_held_back():
+        with lightning_settings(config):
+            trainer = make_trainer(config, run_dir, callbacks, by_steps, progress)
+        trainer.fit(
+            module,
+            datamodule=data,
+            ckpt_path=str(resume_state) if resume_state else None,
+            weights_only=True,
+        )
     if not trainer.is_global_zero:
         return None
     return _Fitted(trainer, module, data, curve, timer, prior_m, extra)

@@ -79,11 +79,14 @@ def test_simulate_train_evaluate_from_folders_on_the_command_line(
         rfloc("simulate", "--n", str(count), "--out", str(tmp_path / split), "--split", split)
     config = write_toy_config(tmp_path)
     run_dir = tmp_path / "run"
-    rfloc(
+    trained = rfloc(
         "train", "--config", str(config), "--no-tracking", "--run-dir", str(run_dir),
         f"data={tmp_path / 'train'}", f"val_data={tmp_path / 'validation'}",
         f"test_data={tmp_path / 'test'}", "epochs=1",
     )  # fmt: skip
+    # rfloc prints its own tables; Lightning's start-up lines and advertisements stay out.
+    for chatter in ("GPU available", "TPU available", "litlogger", "`Trainer.fit` stopped"):
+        assert chatter not in trained, trained
     record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     assert record["test_evaluation"]["samples"] == 40
     assert (run_dir / "evaluation-test" / "evaluation.json").is_file()
