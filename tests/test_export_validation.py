@@ -50,6 +50,42 @@ def test_compare_judges_differences_against_the_output_scale() -> None:
     assert report.outputs["position_m"].failing_elements == 1 and not report.passed
 
 
+def test_the_limit_allows_ten_times_pytorchs_own_float32_rounding() -> None:
+    report = ValidationReport("test", atol=0.0, rtol=0.0, batch_sizes=(1,), inputs=("x",))
+    report.rounding_factor = validation.ROUNDING_FACTOR
+    reference = {"position_m": np.array([[10_000.0, 0.5]])}
+    exact = {"position_m": np.array([[10_000.03, 0.5]])}  # float32 rounded by 3 cm
+    compare(reference, {"position_m": np.array([[10_000.25, 0.5]])}, report, "a", exact)
+    assert report.passed and report.outputs["position_m"].float32_rounding == pytest.approx(0.03)
+    compare(reference, {"position_m": np.array([[10_000.4, 0.5]])}, report, "b", exact)
+    assert report.outputs["position_m"].failing_elements == 1
+
+
+def test_validation_measures_the_rounding_against_the_model_in_float64(checkpoint: Path) -> None:
+    import copy
+
+    model = load_runtime(checkpoint).model
+    in_float64 = copy.deepcopy(model).double()
+
+    def exact(spectrogram: np.ndarray) -> dict[str, np.ndarray]:
+        with torch.no_grad():
+            outputs = in_float64(torch.from_numpy(spectrogram).double())
+        return {name: value.numpy() for name, value in outputs.items()}
+
+    strict = (0.0, 0.0)
+    report = validation.validate(model, exact, runtime="float64", tolerance=strict)
+    assert report.passed and report.rounding_factor == 10.0
+    assert 0 < report.outputs["position_m"].float32_rounding < 0.05  # metres at 20 km
+
+    def far(spectrogram: np.ndarray) -> dict[str, np.ndarray]:
+        outputs = exact(spectrogram)
+        rounding = report.outputs["position_m"].float32_rounding
+        return outputs | {"position_m": outputs["position_m"] + 30 * rounding}
+
+    assert not validation.validate(model, far, runtime="off", tolerance=strict).passed
+    assert validation.validate(model, exact, runtime="fp16", fp16=True).rounding_factor == 0.0
+
+
 def test_compare_fails_on_another_output_name_or_shape() -> None:
     reference = {"position_m": np.zeros((2, 2)), "sigma_m": np.ones((2, 2))}
     with pytest.raises(ExportValidationError, match=r"outputs are \['position_m'\]"):

@@ -5,4 +5,4 @@ INT8_BACKEND = "onnxruntime-int8"
 
 EXPORTED_ACCURACY_BACKENDS = (INT8_BACKEND,)
 """Backends whose files are tested for accuracy on their own. The float32 exports are
-validated against PyTorch to 1e-4, so the PyTorch model's accuracy is theirs."""
+validated against PyTorch within float32 rounding, so the PyTorch model's accuracy is theirs."""

@@ -111,19 +111,25 @@ def _print_validation(path: Path, kind: str, console: object) -> None:
     print_(f"wrote {path} ({size_mb:.1f} MB)")
     if not report:
         return
+    factor = report.get("rounding_factor") or 0
+    rounding = f" + {factor:g}x PyTorch's float32 rounding" if factor else ""
     table = Table(
         title=f"{report['runtime']} vs PyTorch, batches {report['batch_sizes']}, inputs "
         f"{', '.join(report['inputs'])} (tolerance atol {report['atol']:g} + rtol "
-        f"{report['rtol']:g})",
+        f"{report['rtol']:g}{rounding})",
         header_style="bold",
     )
-    for column in ("output", "max abs diff", "max rel diff", "elements outside"):
+    columns = ["output", "max abs diff", "max rel diff"]
+    columns += ["PyTorch float32 rounding"] if factor else []
+    for column in [*columns, "elements outside"]:
         table.add_column(column, justify="left" if column == "output" else "right")
     for name, entry in report["outputs"].items():
+        rounding_cell = [f"{entry.get('float32_rounding', 0.0):.3g}"] if factor else []
         table.add_row(
             name,
             f"{entry['max_abs']:.3g}",
             f"{entry['max_rel']:.3g}",
+            *rounding_cell,
             str(entry["failing_elements"]),
         )
     print_(table)
