@@ -52,6 +52,25 @@ from rfloc_core.registry import get_registry
 TARGET_RATIO = 1.03
 WARMUP_CALLS = 20
 TIMM_ROUNDS = 5
+RECEIVER_CHANNELS = """
+import runpy, sys
+import timm.models
+
+script, channels = sys.argv[1], int(sys.argv[2])
+create_model = timm.models.create_model
+
+
+def create_for_receivers(*args, **kwargs):
+    return create_model(*args, **{**kwargs, "in_chans": channels})
+
+
+timm.models.create_model = create_for_receivers
+sys.argv = [script, *sys.argv[3:]]
+runpy.run_path(script, run_name="__main__")
+"""
+"""Runs timm's benchmark.py with its models built for the receivers as input channels: the
+script passes ``in_chans=3`` to ``create_model`` whatever ``--input-size`` says, and takes no
+option to change it."""
 
 Call = Callable[[], object]
 
@@ -135,7 +154,10 @@ def timm_step_ms(
     """timm ``benchmark.py``'s mean inference step time (ms), run as its own process."""
     command = [
         sys.executable,
+        "-c",
+        RECEIVER_CHANNELS,
         str(script),
+        str(shape[0]),
         "--model",
         timm_name,
         "--bench",
@@ -158,8 +180,14 @@ def timm_step_ms(
     _, _, result = finished.stdout.partition("--result")
     if finished.returncode != 0 or not result.strip():
         last = (finished.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"timm's benchmark.py failed on {timm_name}: {last}")
-    return float(json.loads(result)["infer_step_time"])
+        raise SystemExit(f"timm's benchmark.py failed on {timm_name}: {last}")
+    measured = json.loads(result)
+    if "infer_step_time" not in measured:
+        raise SystemExit(
+            f"timm's benchmark.py gave no step time for {timm_name}: "
+            f"{measured.get('error', measured)}"
+        )
+    return float(measured["infer_step_time"])
 
 
 def measure_timm(
