@@ -56,21 +56,25 @@ RECEIVER_CHANNELS = """
 import runpy, sys
 import timm.models
 
-script, channels = sys.argv[1], int(sys.argv[2])
+script, channels, height, width = sys.argv[1], *map(int, sys.argv[2:5])
 create_model = timm.models.create_model
 
 
 def create_for_receivers(*args, **kwargs):
-    return create_model(*args, **{**kwargs, "in_chans": channels})
+    kwargs["in_chans"] = channels
+    try:  # transformers are built for the input size, as rfloc builds them
+        return create_model(*args, **kwargs, img_size=(height, width))
+    except TypeError:
+        return create_model(*args, **kwargs)
 
 
 timm.models.create_model = create_for_receivers
-sys.argv = [script, *sys.argv[3:]]
+sys.argv = [script, *sys.argv[5:]]
 runpy.run_path(script, run_name="__main__")
 """
-"""Runs timm's benchmark.py with its models built for the receivers as input channels: the
-script passes ``in_chans=3`` to ``create_model`` whatever ``--input-size`` says, and takes no
-option to change it."""
+"""Runs timm's benchmark.py with its models built for the receivers as input channels (and,
+where the model takes one, for the input size): the script passes ``in_chans=3`` to
+``create_model`` whatever ``--input-size`` says, and takes no option to change it."""
 
 Call = Callable[[], object]
 
@@ -148,6 +152,10 @@ def measure_bare(backbone: str, batch: int, seconds: float, threads: int) -> Row
     )
 
 
+class PeerFailed(RuntimeError):
+    """timm's script could not time a model; its row says why and the others run."""
+
+
 def timm_step_ms(
     script: Path, timm_name: str, batch: int, shape: tuple[int, ...], threads: int
 ) -> float:
@@ -157,7 +165,7 @@ def timm_step_ms(
         "-c",
         RECEIVER_CHANNELS,
         str(script),
-        str(shape[0]),
+        *(str(size) for size in shape),
         "--model",
         timm_name,
         "--bench",
@@ -180,10 +188,10 @@ def timm_step_ms(
     _, _, result = finished.stdout.partition("--result")
     if finished.returncode != 0 or not result.strip():
         last = (finished.stderr.strip().splitlines() or ["no output"])[-1]
-        raise SystemExit(f"timm's benchmark.py failed on {timm_name}: {last}")
+        raise PeerFailed(f"timm's benchmark.py failed on {timm_name}: {last}")
     measured = json.loads(result)
     if "infer_step_time" not in measured:
-        raise SystemExit(
+        raise PeerFailed(
             f"timm's benchmark.py gave no step time for {timm_name}: "
             f"{measured.get('error', measured)}"
         )
@@ -265,11 +273,15 @@ def main(argv: list[str] | None = None) -> None:
             if script is not None and timm_name is None:
                 print(f"| {backbone} | {batch} | — | — | not built by timm | — | — |", flush=True)
                 continue
-            row = (
-                measure_timm(backbone, batch, args.seconds, threads, script, str(timm_name))
-                if script is not None
-                else measure_bare(backbone, batch, args.seconds, threads)
-            )
+            try:
+                row = (
+                    measure_timm(backbone, batch, args.seconds, threads, script, str(timm_name))
+                    if script is not None
+                    else measure_bare(backbone, batch, args.seconds, threads)
+                )
+            except PeerFailed as failure:
+                print(f"| {backbone} | {batch} | — | — | {failure} | — | — |", flush=True)
+                continue
             ratios.append(row.ratio)
             floor = "—" if row.noise_floor is None else f"{row.noise_floor:.3f}"
             busy = "—" if row.other_cpus is None else f"{row.other_cpus:.2f}"
