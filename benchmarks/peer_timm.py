@@ -8,7 +8,7 @@ by ``TorchModel`` and ``run_torch`` on a prepared input (input checks, head, run
 timed by the harness's own timer. The benchmark installs nothing.
 
 - Without ``--timm-benchmark`` the peer is a bare loop written here: ``perf_counter`` around
-  ``head(backbone(x))`` under ``torch.no_grad()``, the same weights and layers with none of
+  ``head(backbone(x))`` under ``torch.inference_mode()``, the same weights and layers with none of
   rfloc's code around them. The calls take turns one at a time for ``--seconds``, and each
   figure is a median over its calls, so drift in the machine's speed hits both alike. A third
   call, the bare network on a second copy of the weights, gives the noise floor: its ratio to
@@ -100,11 +100,12 @@ def quick_suite_backbones() -> list[str]:
 
 
 def bare_call(model: HeadedNet, x: torch.Tensor) -> Call:
-    """``head(backbone(x))`` under ``no_grad``: the network with no rfloc code around it."""
+    """``head(backbone(x))`` under ``inference_mode``: the network with no rfloc code around
+    it."""
     backbone, head = model.backbone, model.head
 
     def call() -> object:
-        with torch.no_grad():
+        with torch.inference_mode():
             return head(backbone(x))
 
     return call
