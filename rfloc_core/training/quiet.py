@@ -33,13 +33,39 @@ def quiet_training() -> Iterator[None]:
         yield
 
 
+CHATTER = (
+    "GPU available",
+    "TPU available",
+    "HPU available",
+    "💡 Tip",
+    "`Trainer.fit` stopped",
+    "`Trainer(val_check_interval",
+)
+"""The starts of Lightning's informational lines that ``rfloc train`` holds back: the
+accelerators it did not use, an advertisement, and what rfloc's own summary says again."""
+
+
+class _DropChatter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.getMessage()).startswith(CHATTER)
+
+
 @contextmanager
 def lightning_chatter_held_back() -> Iterator[None]:
-    """What ``rfloc train`` shows of a fit: Lightning's own warnings, but not its
-    informational lines (the accelerators it found, an advertisement, the stop reason) nor
-    the deprecation notices its own code raises, which a user cannot act on. rfloc's and the
-    plugins' warnings still show."""
-    with _lightning_logs_at(logging.WARNING), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"lightning\.")
-        warnings.filterwarnings("ignore", category=FutureWarning, module=r"lightning\.")
-        yield
+    """What ``rfloc train`` shows of a fit: Lightning's warnings and its other lines (a DDP
+    run's ranks, for one), but not ``CHATTER`` nor the deprecation notices its own code
+    raises, which a user cannot act on. rfloc's and the plugins' warnings still show."""
+    chatter = _DropChatter()
+    # Lightning's records come from child loggers to these loggers' handlers, so the filter
+    # goes on the handlers.
+    handlers = [h for name in LIGHTNING_LOGGERS for h in logging.getLogger(name).handlers]
+    for handler in handlers:
+        handler.addFilter(chatter)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"lightning\.")
+            warnings.filterwarnings("ignore", category=FutureWarning, module=r"lightning\.")
+            yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(chatter)
