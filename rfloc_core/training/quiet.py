@@ -12,25 +12,20 @@ LIGHTNING_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric")
 
 
 @contextmanager
-def _lightning_logs_at(level: int) -> Iterator[None]:
-    loggers = [logging.getLogger(name) for name in LIGHTNING_LOGGERS]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(level)
-    try:
-        yield
-    finally:
-        for logger, previous in zip(loggers, levels, strict=True):
-            logger.setLevel(previous)
-
-
-@contextmanager
 def quiet_training() -> Iterator[None]:
     """Lightning's start-up lines and warnings held back, so the live display stays readable;
     errors still raise."""
-    with _lightning_logs_at(logging.ERROR), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
+    loggers = [logging.getLogger(name) for name in LIGHTNING_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 CHATTER = (
