@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -125,7 +125,7 @@ def loaded_calls(backbone: str, batch: int, threads: int) -> tuple[dict[str, Cal
     return {"rfloc": rfloc_call, "bare": bare_call(model, x), "copy": bare_call(copy, x)}, x
 
 
-def interleaved_medians_ms(calls: dict[str, Call], seconds: float) -> dict[str, float]:
+def interleaved_medians_ms(calls: Mapping[str, Call], seconds: float) -> dict[str, float]:
     """Each call's median latency (ms), the calls taking turns one at a time."""
     time_ms = call_timer(torch.device("cpu"))
     for _ in range(WARMUP_CALLS):
@@ -133,7 +133,7 @@ def interleaved_medians_ms(calls: dict[str, Call], seconds: float) -> dict[str, 
             call()
     latencies_ms: dict[str, list[float]] = {name: [] for name in calls}
     start_s = time.perf_counter()
-    while time.perf_counter() - start_s < seconds or len(latencies_ms["rfloc"]) < 50:
+    while time.perf_counter() - start_s < seconds or min(map(len, latencies_ms.values())) < 50:
         for name, call in calls.items():
             latencies_ms[name].append(time_ms(call))
     return {name: statistics.median(values) for name, values in latencies_ms.items()}

@@ -24,14 +24,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rfloc_core.bench.accuracy import quiet_training
 from rfloc_core.bench.config import ReceiverSetProtocol
 from rfloc_core.bench.held_out import held_out_scenario
 from rfloc_core.checkpoint import load_checkpoint
 from rfloc_core.data.scenario import ScenarioConfig, load_scenario
 from rfloc_core.data.scenario_toml import scenario_toml
+from rfloc_core.data.splits import Split
 from rfloc_core.evaluation.evaluate import checkpoint_features, evaluate_samples
 from rfloc_core.training import load_train_config, train
+from rfloc_core.training.quiet import quiet_training
 
 
 def _train(
@@ -68,7 +69,11 @@ def _train(
 
 
 def _test(
-    checkpoint: Path, scenario: ScenarioConfig, prior_m: tuple[float, float], samples: int
+    checkpoint: Path,
+    scenario: ScenarioConfig,
+    prior_m: tuple[float, float],
+    samples: int,
+    split: Split,
 ) -> dict[str, float]:
     model, config = load_checkpoint(checkpoint)
     evaluation, _ = evaluate_samples(
@@ -77,7 +82,7 @@ def _test(
         checkpoint_features(config),
         samples=samples,
         seed=0,
-        split="test",
+        split=split,
         prior_position_m=prior_m,
     )
     figures = {f"{row.name}_rmse_m": row.errors.rmse_m for row in evaluation.rows}
@@ -115,6 +120,13 @@ def main() -> None:
         help="the set model's training scenario: a preset or TOML that draws random networks",
     )
     parser.add_argument("--network-seed", type=int, default=20_261_202)
+    parser.add_argument(
+        "--split",
+        choices=("validation", "test"),
+        default="test",
+        help="samples to test on; validation also draws the held-out network from "
+        "--network-seed + 1: compare changes there, and keep test for the final figures",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--train-override",
@@ -131,7 +143,10 @@ def main() -> None:
     size = [f"model.input_size.mel_bins={mel_bins}", f"model.input_size.frames={frames}"]
 
     held_out = held_out_scenario(
-        ReceiverSetProtocol(held_out_stations=5, held_out_seed=args.network_seed)
+        ReceiverSetProtocol(
+            held_out_stations=5,
+            held_out_seed=args.network_seed + (args.split == "validation"),
+        )
     )
     (args.out / "held-out-network.toml").write_text(scenario_toml(held_out), encoding="utf-8")
     ideal = load_scenario("rss-ideal")
@@ -159,7 +174,7 @@ def main() -> None:
             (
                 f"set ({args.fusion})",
                 label,
-                _test(set_checkpoint, scenario, set_prior, args.test_samples),
+                _test(set_checkpoint, scenario, set_prior, args.test_samples, args.split),
             )
         )
     channel: dict[str, Any] | None = None
@@ -169,13 +184,13 @@ def main() -> None:
             args.out / f"channel-{args.channel_backbone}",
             [f"model.backbone={args.channel_backbone}", "scenario=rss-ideal"],
         )
-        channel = _test(checkpoint, ideal, prior, args.test_samples)
+        channel = _test(checkpoint, ideal, prior, args.test_samples, args.split)
         rows.append((f"channel ({args.channel_backbone})", "vhf-rural's 7 stations", channel))
 
     print(
         f"\nreceiver-set model: {args.backbone} encoder at {mel_bins}x{frames}, {args.fusion} "
         f"fusion, {args.steps} steps at batch {args.batch_size} on {args.scenario} "
-        f"({set_seconds:,.0f} s); {args.test_samples} test samples each; RMSE in metres"
+        f"({set_seconds:,.0f} s); {args.test_samples} {args.split} samples each; RMSE in metres"
     )
     print("| model | test network | median | RMSE | RSS MLE | CRB | / CRB | / MLE | inside 1σ |")
     print("|---|---|---|---|---|---|---|---|---|")

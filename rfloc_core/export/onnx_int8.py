@@ -81,7 +81,7 @@ def calibration_features(
     return values
 
 
-class _CalibrationReader:
+class CalibrationReader:
     """ONNX Runtime's ``CalibrationDataReader`` protocol over batches of features."""
 
     def __init__(self, input_name: str, values: np.ndarray) -> None:
@@ -96,7 +96,7 @@ class _CalibrationReader:
 
 
 @contextlib.contextmanager
-def _quiet_quantizer() -> Iterator[None]:
+def quiet_quantizer() -> Iterator[None]:
     """ONNX Runtime's quantization tools warn on the root logger, and narrate the calibration
     on stdout, about what the user cannot act on (a LayerNorm weight with no channel axis to
     quantize along, the histogram's bin count)."""
@@ -174,7 +174,7 @@ def export_onnx_int8(
         )
         prepared = Path(folder) / "prepared.onnx"
         try:
-            with _quiet_quantizer():
+            with quiet_quantizer():
                 quant_pre_process(str(float_path), str(prepared))
         except Exception as error:
             raise RflocError(
@@ -183,11 +183,11 @@ def export_onnx_int8(
             ) from error
         with atomic_path(target) as temporary:
             try:
-                with _quiet_quantizer():
+                with quiet_quantizer():
                     quantize_static(
                         str(prepared),
                         str(temporary),
-                        _CalibrationReader(INPUT_NAME, calibration),
+                        CalibrationReader(INPUT_NAME, calibration),
                         quant_format=QuantFormat.QDQ,
                         per_channel=True,
                         activation_type=QuantType.QUInt8,
