@@ -87,6 +87,9 @@ __all__ = [
 WEIGHTS_SCRATCH_PREFIX = "rfloc-weights-"
 """The prefix of the private folder (under the temporary folder) that weights are written in
 before they are copied into the checkpoint."""
+SAVES_FOLLOWED = 3
+"""How many saves committed while one load reads it follows before it gives up: a training run
+saves at most every few seconds, and a load takes less."""
 
 
 class _Dumpable(Protocol):
@@ -208,8 +211,28 @@ def load_checkpoint(
 ) -> tuple[LocalizationNet | ReceiverSetNet, CheckpointConfig]:
     """Rebuild the model from ``folder`` (through ``create_model``) and load its weights.
 
-    The model comes back in training mode on ``map_location``; call ``.eval()`` to infer.
+    The model comes back in training mode on ``map_location``; call ``.eval()`` to infer. A
+    save that commits while this reads is followed to the weights it wrote.
     """
+    folder = Path(folder)
+    config = read_checkpoint_config(folder)
+    followed_saves = 0
+    while True:
+        try:
+            return _load_named_weights(folder, config, map_location), config
+        except (CheckpointMissingError, CheckpointWeightsError, OSError):
+            # A save that committed after config.json was read has removed the weights that
+            # config named; the new config.json names the save's own.
+            current = read_checkpoint_config(folder)
+            if followed_saves == SAVES_FOLLOWED or current.weights_file == config.weights_file:
+                raise
+            followed_saves += 1
+            config = current
+
+
+def _load_named_weights(
+    folder: Path, config: CheckpointConfig, map_location: str | torch.device
+) -> LocalizationNet | ReceiverSetNet:
     import torch
     from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_model
@@ -217,8 +240,6 @@ def load_checkpoint(
     from rfloc_core.model import create_model
     from rfloc_core.model.receiver_set_net import DEFAULT_RECEIVER_SCALE_M
 
-    folder = Path(folder)
-    config = read_checkpoint_config(folder)
     weights = existing_file(folder, config.weights_file)
     backbone, head = _resolve(config, folder)
     _warn_if_changed(config.backbone_plugin, config.backbone_plugin_version, backbone)
@@ -252,7 +273,7 @@ def load_checkpoint(
     ).to(device=map_location, dtype=getattr(torch, config.dtype))
     _check_shapes(model, shapes, weights)
     load_model(model, weights, strict=True, device=str(map_location))
-    return model, config
+    return model
 
 
 def _check_stored_options(config: CheckpointConfig, head: HeadSpec, folder: Path) -> None:

@@ -156,6 +156,29 @@ def test_a_save_over_a_checkpoint_replaces_its_weights_and_leaves_no_other(saved
         assert torch.equal(loaded.state_dict()[name], tensor), name
 
 
+def test_a_load_follows_a_save_that_commits_while_it_reads(saved, monkeypatch):
+    """A real save commits between the load's reading of config.json and of the weights it
+    named, which that save removes: the load reads the new checkpoint whole."""
+    import rfloc_core.checkpoint as checkpoint_module
+
+    newer = _trained_model("gaussian_full")
+    named_first: list[str] = []
+    find_file = checkpoint_module.existing_file
+
+    def save_commits_first(folder: Path, name: str) -> Path:
+        if not named_first:
+            named_first.append(name)
+            save_checkpoint(newer, folder)
+        return find_file(folder, name)
+
+    monkeypatch.setattr(checkpoint_module, "existing_file", save_commits_first)
+    loaded, config = load_checkpoint(saved)
+    assert not (saved / named_first[0]).exists()
+    assert config.head == "gaussian_full" and config.weights_file != named_first[0]
+    for name, tensor in newer.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor), name
+
+
 def test_a_save_interrupted_before_its_commit_leaves_the_old_checkpoint(saved, monkeypatch):
     """Killed between writing the new weights and config.json: the old checkpoint still loads,
     and the next save removes the weights that were never committed."""
