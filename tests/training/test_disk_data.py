@@ -5,6 +5,7 @@ on a stored test set is the evaluation on the same samples simulated."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -127,8 +128,12 @@ def test_fine_tuning_starts_from_the_parent_and_records_it(
             "freeze=backbone",
         ],
     )
-    child = train(child_config, run_dir=tmp_path / "child", progress=False, tracking=False)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        child = train(child_config, run_dir=tmp_path / "child", progress=False, tracking=False)
     assert child is not None
+    # The frozen part is in eval mode by design; Lightning's warning about it is held back.
+    assert not [w for w in shown if "in eval mode" in str(w.message)], shown
     before, after = _weights(parent.best_checkpoint), _weights(child.last_checkpoint)
     moved = {name for name in before if not torch.equal(before[name], after[name])}
     assert moved and all(name.startswith("head.") for name in moved), moved
