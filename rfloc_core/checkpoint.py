@@ -220,11 +220,13 @@ def load_checkpoint(
     while True:
         try:
             return _load_named_weights(folder, config, map_location), config
-        except (CheckpointMissingError, CheckpointWeightsError, OSError):
+        except (OSError, CheckpointWeightsError):  # CheckpointMissingError is an OSError
             # A save that committed after config.json was read has removed the weights that
             # config named; the new config.json names the save's own.
+            if followed_saves == SAVES_FOLLOWED or (folder / config.weights_file).exists():
+                raise
             current = read_checkpoint_config(folder)
-            if followed_saves == SAVES_FOLLOWED or current.weights_file == config.weights_file:
+            if current.weights_file == config.weights_file:
                 raise
             followed_saves += 1
             config = current

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -177,6 +178,26 @@ def test_a_load_follows_a_save_that_commits_while_it_reads(saved, monkeypatch):
     assert config.head == "gaussian_full" and config.weights_file != named_first[0]
     for name, tensor in newer.state_dict().items():
         assert torch.equal(loaded.state_dict()[name], tensor), name
+
+
+def test_a_load_gives_up_after_following_three_saves(saved, monkeypatch):
+    """A save commits before every read of the weights: after following three, the load
+    stops with the missing-file error rather than chase saves for ever."""
+    import rfloc_core.checkpoint as checkpoint_module
+
+    find_file = checkpoint_module.existing_file
+    named: list[str] = []
+
+    def save_commits_first(folder: Path, name: str) -> Path:
+        named.append(name)
+        save_checkpoint(_trained_model("gaussian_full" if len(named) % 2 else "gaussian"), folder)
+        return find_file(folder, name)
+
+    monkeypatch.setattr(checkpoint_module, "existing_file", save_commits_first)
+    with pytest.raises(CheckpointMissingError, match="does not exist"):
+        load_checkpoint(saved)
+    assert len(named) == 1 + checkpoint_module.SAVES_FOLLOWED
+    assert all(before != after for before, after in itertools.pairwise(named))
 
 
 def test_a_save_interrupted_before_its_commit_leaves_the_old_checkpoint(saved, monkeypatch):

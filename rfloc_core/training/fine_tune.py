@@ -100,7 +100,13 @@ def load_parent_weights(model: Any, parent: ParentCheckpoint) -> None:
     """Copy the parent's weights into ``model`` (built with the parent's head options)."""
     from rfloc_core.checkpoint import load_checkpoint
 
-    stored, _ = load_checkpoint(parent.folder)
+    stored, config = load_checkpoint(parent.folder)
+    if config.weights_sha256 != parent.config.weights_sha256:
+        raise ConfigError(
+            f"init_from checkpoint {parent.folder} was saved again while this run read it (is "
+            "its run still training?); start this run once that one has stopped, or copy the "
+            "checkpoint folder and name the copy"
+        )
     model.load_state_dict(stored.state_dict())
 
 

@@ -46,12 +46,12 @@ class _DropChatter(logging.Filter):
 
 
 @contextmanager
-def lightning_chatter_held_back(frozen_modules: int = 0) -> Iterator[None]:
+def lightning_chatter_held_back(frozen_module_count: int = 0) -> Iterator[None]:
     """What ``rfloc train`` shows of a fit: Lightning's warnings and its other lines (a DDP
     run's ranks, for one), but not ``CHATTER`` nor the deprecation notices its own code
     raises, which a user cannot act on. rfloc's and the plugins' warnings still show.
 
-    ``frozen_modules`` is how many modules rfloc keeps in eval mode by design (a frozen part);
+    ``frozen_module_count`` is how many modules rfloc keeps in eval mode by design (a frozen part);
     Lightning's warning that exactly that many are in eval mode is held back, and any other
     count still shows."""
     chatter = _DropChatter()
@@ -64,10 +64,10 @@ def lightning_chatter_held_back(frozen_modules: int = 0) -> Iterator[None]:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"lightning\.")
             warnings.filterwarnings("ignore", category=FutureWarning, module=r"lightning\.")
-            if frozen_modules:
+            if frozen_module_count:
                 warnings.filterwarnings(
                     "ignore",
-                    message=rf"Found {frozen_modules} module\(s\) in eval mode at the start",
+                    message=rf"Found {frozen_module_count} module\(s\) in eval mode at the start",
                     module=r"lightning\.",
                 )
             yield

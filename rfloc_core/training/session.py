@@ -344,7 +344,7 @@ def _fit(
     if patience is not None:
         callbacks.append(patience)
     by_steps = config.validate_every_steps > 0
-    with lightning_chatter_held_back(sum(len(list(part.modules())) for part in frozen)):
+    with lightning_chatter_held_back(len({id(m) for part in frozen for m in part.modules()})):
         with lightning_settings(config):
             trainer = make_trainer(config, run_dir, callbacks, by_steps, progress)
         trainer.fit(
