@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.peer_timm import interleaved_medians_ms
 from rfloc_core.bench.contention import OtherProcessesMeter
+from rfloc_core.bench.timing import interleaved_medians_ms
 from rfloc_core.checkpoint import load_checkpoint
 from rfloc_core.checkpoint_config import CheckpointConfig
 from rfloc_core.contract import INPUT_NAME
@@ -49,6 +49,7 @@ from rfloc_core.export.onnx_int8 import (
     calibration_features,
     export_onnx_int8,
     quiet_quantizer,
+    static_quantization_settings,
 )
 from rfloc_core.model import LocalizationNet
 
@@ -56,6 +57,7 @@ Runner = Callable[[np.ndarray], np.ndarray]
 
 
 def ort_runner(path: Path, threads: int) -> Runner:
+    """``position_m`` of an ONNX file on ONNX Runtime's CPU provider."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -68,6 +70,7 @@ def ort_runner(path: Path, threads: int) -> Runner:
 
 
 def openvino_runner(model: object, threads: int) -> Runner:
+    """``position_m`` of an OpenVINO model (read from ONNX, or NNCF's) on OpenVINO's CPU."""
     import openvino  # type: ignore[import-untyped]
 
     compiled = openvino.Core().compile_model(
@@ -85,25 +88,16 @@ def openvino_runner(model: object, threads: int) -> Runner:
     return lambda x: np.asarray(request.infer({0: x})[output])
 
 
-def ort_variant(prepared: Path, out: Path, calibration: np.ndarray, **settings: object) -> Path:
-    """rfloc's quantization settings with ``settings`` changed."""
-    from onnxruntime.quantization import (
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
+def ort_variant(prepared: Path, out: Path, calibration: np.ndarray, **changed: object) -> Path:
+    """``prepared`` quantized to ``out`` with the exporter's settings, ``changed`` changed."""
+    from onnxruntime.quantization import quantize_static
 
-    chosen: dict[str, object] = {
-        "quant_format": QuantFormat.QDQ,
-        "per_channel": True,
-        "activation_type": QuantType.QUInt8,
-        "weight_type": QuantType.QInt8,
-        "calibrate_method": CalibrationMethod.Percentile,
-    } | settings
     with quiet_quantizer():
         quantize_static(
-            str(prepared), str(out), CalibrationReader(INPUT_NAME, calibration), **chosen
+            str(prepared),
+            str(out),
+            CalibrationReader(INPUT_NAME, calibration),
+            **(static_quantization_settings() | changed),
         )
     return out
 
@@ -115,6 +109,8 @@ def runners(
     calibration: np.ndarray,
     threads: int,
 ) -> tuple[dict[str, Runner], list[str]]:
+    """Every row's runner, each file written under ``folder``, and the rows left out (a
+    missing package) with how to add them."""
     from onnxruntime.quantization import QuantFormat
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -164,7 +160,7 @@ def runners(
 
     batches = [calibration[start : start + 16] for start in range(0, len(calibration), 16)]
     quantized = nncf.quantize(
-        core.read_model(str(float_path)), nncf.Dataset(batches), subset_size=len(calibration)
+        core.read_model(str(float_path)), nncf.Dataset(batches), subset_size=len(batches)
     )
     chosen["openvino int8 (nncf)"] = openvino_runner(quantized, threads)
     return chosen, missing
@@ -195,7 +191,7 @@ def main() -> None:
         eager_m = model(torch.from_numpy(x_all))["position_m"].numpy()
     with tempfile.TemporaryDirectory(prefix="rfloc-int8-runtimes-") as folder:
         chosen, missing = runners(model, config, Path(folder), calibration, args.threads)
-        accuracy = {}
+        accuracy: dict[str, tuple[float, float]] = {}
         for name, run in chosen.items():
             estimates_m = np.concatenate(
                 [

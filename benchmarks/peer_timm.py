@@ -33,8 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -43,7 +42,7 @@ import torch
 from rfloc_core.bench.backends import Target, prepare_backend, random_input
 from rfloc_core.bench.config import load_suite
 from rfloc_core.bench.contention import OtherProcessesMeter
-from rfloc_core.bench.timing import call_timer, time_calls
+from rfloc_core.bench.timing import call_timer, interleaved_medians_ms, time_calls
 from rfloc_core.checkpoint import load_checkpoint, save_checkpoint
 from rfloc_core.model import create_model
 from rfloc_core.model.localization_net import HeadedNet
@@ -123,20 +122,6 @@ def loaded_calls(backbone: str, batch: int, threads: int) -> tuple[dict[str, Cal
         copy = load_checkpoint(checkpoint)[0].eval()
     x = random_input(model, batch)
     return {"rfloc": rfloc_call, "bare": bare_call(model, x), "copy": bare_call(copy, x)}, x
-
-
-def interleaved_medians_ms(calls: Mapping[str, Call], seconds: float) -> dict[str, float]:
-    """Each call's median latency (ms), the calls taking turns one at a time."""
-    time_ms = call_timer(torch.device("cpu"))
-    for _ in range(WARMUP_CALLS):
-        for call in calls.values():
-            call()
-    latencies_ms: dict[str, list[float]] = {name: [] for name in calls}
-    start_s = time.perf_counter()
-    while time.perf_counter() - start_s < seconds or min(map(len, latencies_ms.values())) < 50:
-        for name, call in calls.items():
-            latencies_ms[name].append(time_ms(call))
-    return {name: statistics.median(values) for name, values in latencies_ms.items()}
 
 
 def measure_bare(backbone: str, batch: int, seconds: float, threads: int) -> Row:

@@ -9,9 +9,10 @@ backends and the device's used memory for the others (which allocate outside tor
 from __future__ import annotations
 
 import math
+import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
@@ -123,3 +124,26 @@ def warm_up_with_peak_memory(
         for _ in range(count):
             call()
     return sampler.peak_mb
+
+
+INTERLEAVED_WARMUP_CALLS = 20
+INTERLEAVED_MIN_CALLS = 50
+
+
+def interleaved_medians_ms(calls: Mapping[str, Call], seconds: float) -> dict[str, float]:
+    """Each CPU call's median latency (ms), the calls taking turns one at a time for
+    ``seconds`` and at least ``INTERLEAVED_MIN_CALLS`` each, so drift in the machine's speed
+    hits them all alike."""
+    time_ms = call_timer(torch.device("cpu"))
+    for _ in range(INTERLEAVED_WARMUP_CALLS):
+        for call in calls.values():
+            call()
+    latencies_ms: dict[str, list[float]] = {name: [] for name in calls}
+    start_s = time.perf_counter()
+    while (
+        time.perf_counter() - start_s < seconds
+        or min(map(len, latencies_ms.values())) < INTERLEAVED_MIN_CALLS
+    ):
+        for name, call in calls.items():
+            latencies_ms[name].append(time_ms(call))
+    return {name: statistics.median(values) for name, values in latencies_ms.items()}

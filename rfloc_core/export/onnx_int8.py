@@ -109,6 +109,20 @@ def quiet_quantizer() -> Iterator[None]:
         logging.disable(disabled_before)
 
 
+def static_quantization_settings() -> dict[str, Any]:
+    """The keyword arguments of ONNX Runtime's ``quantize_static`` this exporter uses, beside
+    the paths and the calibration reader."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType
+
+    return {
+        "quant_format": QuantFormat.QDQ,
+        "per_channel": True,
+        "activation_type": QuantType.QUInt8,
+        "weight_type": QuantType.QInt8,
+        "calibrate_method": CalibrationMethod.Percentile,
+    }
+
+
 def quantization_unavailable_reason() -> str | None:
     try:
         import onnxruntime.quantization  # noqa: F401
@@ -144,12 +158,7 @@ def export_onnx_int8(
         raise InvalidInputError(
             f"calibration_samples must be at least 1, got {calibration_samples}"
         )
-    from onnxruntime.quantization import (
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
+    from onnxruntime.quantization import quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from rfloc_core.contract import INPUT_NAME
@@ -188,11 +197,7 @@ def export_onnx_int8(
                         str(prepared),
                         str(temporary),
                         CalibrationReader(INPUT_NAME, calibration),
-                        quant_format=QuantFormat.QDQ,
-                        per_channel=True,
-                        activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.Percentile,
+                        **static_quantization_settings(),
                     )
             except Exception as error:
                 raise RflocError(
