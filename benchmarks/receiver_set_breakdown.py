@@ -2,17 +2,20 @@
 RSS MLE's, by the number of stations that hear and by how many of vhf-rural's 7 are down.
 
 ``python -m benchmarks.receiver_set_breakdown CHECKPOINT [--samples 1000] [--networks 3]
-[--out DIR]``
+[--split test] [--out DIR]``
 
 CHECKPOINT is a receiver-set model, such as the ``set-…`` folder ``benchmarks.receiver_sets``
 writes under its ``--out``. Two tables, both on the test split:
 
-- by network size: ``--networks`` networks of each size from 3 to 12 stations, every station
-  up, drawn from seeds no training sample drew, ``--samples`` samples per size;
-- by stations down: vhf-rural's 7 stations with 0, 1 or 2 of them down, every station (or
-  pair) in turn, ``--samples`` samples per count.
+- by network size: ``--networks`` networks of each of 3, 4, 5, 6, 7, 9 and 12 stations, every
+  station up, drawn from seeds no training sample drew, ``--samples`` samples per size;
+- by stations down: rss-ideal's 7 vhf-rural stations with 0, 1 or 2 of them down, every
+  station (or pair) in turn, ``--samples`` samples per count.
 
-``--split validation`` tests on validation samples instead, while changes are compared. Each
+Each network or choice of stations down gets transmitters of its own (its own run seed).
+
+``--split validation`` tests on validation samples, and on other random networks, while
+changes are compared. Each
 row pools its networks: RMSE is the root of the mean squared error over all their
 samples, and the bound is pooled the same way. A model whose ratio to the bound grows as
 stations go away will rise by more than the bound when they go offline. The PNG draws both
@@ -57,13 +60,13 @@ def pooled_row(
     samples: int,
     split: Split = "test",
 ) -> dict[str, float]:
-    """Model, RSS MLE and bound RMSE (m) over ``samples`` test samples split over
-    ``scenarios``."""
+    """Model, RSS MLE and bound RMSE (m) over ``samples`` samples of ``split`` shared among
+    ``scenarios``, each scenario's from a run seed of its own."""
     each = max(1, samples // len(scenarios))
     model_m, mle_m, crb_m = [], [], []
-    for scenario in scenarios:
+    for run_seed, scenario in enumerate(scenarios):
         evaluation, _ = evaluate_samples(
-            model, scenario, features, samples=each, seed=0, split=split
+            model, scenario, features, samples=each, seed=run_seed, split=split
         )
         model_m.append(evaluation.row("model").errors.rmse_m)
         mle_m.append(evaluation.row("rss_mle").errors.rmse_m)
@@ -77,21 +80,30 @@ def pooled_row(
     }
 
 
-def networks_of_size(training_scenario: str, stations: int, count: int) -> list[ScenarioConfig]:
+VALIDATION_NETWORK_OFFSET = 500
+"""Added to a network's seed under ``--split validation``: seeds differ per network by less."""
+
+
+def networks_of_size(
+    training_scenario: str, stations: int, count: int, split: Split = "test"
+) -> list[ScenarioConfig]:
+    """``count`` networks of ``stations`` stations, every station up, from seeds no training
+    run and no other size or split draws."""
+    offset = VALIDATION_NETWORK_OFFSET if split == "validation" else 0
     return [
         held_out_scenario(
             ReceiverSetProtocol(
                 scenario=training_scenario,
                 held_out_stations=stations,
-                held_out_seed=FIRST_NETWORK_SEED + 100 * stations + index,
+                held_out_seed=FIRST_NETWORK_SEED + 1000 * index + stations + offset,
             )
         )
         for index in range(count)
     ]
 
 
-def vhf_rural_with_down(down: int) -> list[ScenarioConfig]:
-    """rss-ideal with every choice of ``down`` of its stations offline."""
+def rss_ideal_with_down(down: int) -> list[ScenarioConfig]:
+    """rss-ideal (vhf-rural's stations) with every choice of ``down`` of them offline."""
     ideal = load_scenario("rss-ideal")
     scenarios = []
     for offline in itertools.combinations(range(ideal.n_receivers), down):
@@ -103,16 +115,23 @@ def vhf_rural_with_down(down: int) -> list[ScenarioConfig]:
     return scenarios
 
 
+def over_bound(rmse_m: float, crb_m: float) -> float:
+    """RMSE over the bound; NaN where the bound is infinite or zero (a network that cannot
+    locate at all, or a degenerate one)."""
+    return rmse_m / crb_m if math.isfinite(crb_m) and crb_m > 0 else math.nan
+
+
 def _print_table(title: str, key: str, rows: list[tuple[int, dict[str, float]]]) -> None:
     print(f"\n{title}")
     print(f"| {key} | samples | model RMSE | RSS MLE RMSE | CRB | model / CRB | MLE / CRB |")
     print("|---|---|---|---|---|---|---|")
     for value, row in rows:
         crb = row["crb_rmse_m"]
+        ratios = [over_bound(row[key], crb) for key in ("model_rmse_m", "rss_mle_rmse_m")]
+        shown = ["—" if math.isnan(ratio) else f"{ratio:.2f}" for ratio in ratios]
         print(
             f"| {value} | {row['samples']:,} | {row['model_rmse_m']:,.0f} "
-            f"| {row['rss_mle_rmse_m']:,.0f} | {crb:,.0f} | {row['model_rmse_m'] / crb:.2f} "
-            f"| {row['rss_mle_rmse_m'] / crb:.2f} |",
+            f"| {row['rss_mle_rmse_m']:,.0f} | {crb:,.0f} | {shown[0]} | {shown[1]} |",
             flush=True,
         )
 
@@ -120,6 +139,7 @@ def _print_table(title: str, key: str, rows: list[tuple[int, dict[str, float]]])
 def _plot(
     by_size: list[tuple[int, dict[str, float]]],
     by_down: list[tuple[int, dict[str, float]]],
+    stations_before_down: int,
     path: Path,
 ) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -134,14 +154,14 @@ def _plot(
     ):
         axes.plot(
             [size for size, _ in by_size],
-            [row[key] / row["crb_rmse_m"] for _, row in by_size],
+            [over_bound(row[key], row["crb_rmse_m"]) for _, row in by_size],
             style,
             color=color,
             label=f"{name}, random networks",
         )
         axes.plot(
-            [7 - down for down, _ in by_down],
-            [row[key] / row["crb_rmse_m"] for _, row in by_down],
+            [stations_before_down - down for down, _ in by_down],
+            [over_bound(row[key], row["crb_rmse_m"]) for _, row in by_down],
             style[0],
             color=color,
             markersize=10,
@@ -160,7 +180,7 @@ def _plot(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoint", type=Path, help="a receiver-set model's checkpoint")
-    parser.add_argument("--samples", type=int, default=1000, help="test samples per row")
+    parser.add_argument("--samples", type=int, default=1000, help="samples per row")
     parser.add_argument("--networks", type=int, default=3, help="random networks per size")
     parser.add_argument(
         "--split",
@@ -174,18 +194,18 @@ def main() -> None:
     model.eval()
     features = checkpoint_features(config)
     by_down = [
-        (down, pooled_row(model, features, vhf_rural_with_down(down), args.samples, args.split))
+        (down, pooled_row(model, features, rss_ideal_with_down(down), args.samples, args.split))
         for down in (0, 1, 2)
     ]
     _print_table("vhf-rural's 7 stations, some down", "stations down", by_down)
     by_size = []
     for stations in NETWORK_SIZES:
-        scenarios = networks_of_size(RANDOM_NETWORKS, stations, args.networks)
+        scenarios = networks_of_size(RANDOM_NETWORKS, stations, args.networks, args.split)
         by_size.append((stations, pooled_row(model, features, scenarios, args.samples, args.split)))
     _print_table("random networks, every station up", "stations", by_size)
     args.out.mkdir(parents=True, exist_ok=True)
     figure = args.out / "rmse-over-bound-by-stations.png"
-    _plot(by_size, by_down, figure)
+    _plot(by_size, by_down, load_scenario("rss-ideal").n_receivers, figure)
     print(f"\nwrote {figure}")
 
 
