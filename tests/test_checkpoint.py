@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
 import re
@@ -19,14 +18,12 @@ import torch
 from rfloc_core import create_model
 from rfloc_core.checkpoint import (
     CONFIG_NAME,
-    WEIGHTS_NAME,
     CheckpointConfigError,
     CheckpointMismatchError,
     CheckpointMissingError,
     CheckpointPluginError,
     CheckpointWeightsError,
     PluginVersionWarning,
-    checkpoint_sha256,
     load_checkpoint,
     read_checkpoint_config,
     save_checkpoint,
@@ -35,32 +32,16 @@ from rfloc_core.checkpoint_config import weights_file_name
 from rfloc_core.data import FeatureConfig, load_preset
 from rfloc_core.errors import RflocError
 from rfloc_core.registry import get_registry
+from tests.checkpoint_models import trained_model, write_config
 
 pytestmark = pytest.mark.usefixtures("toy_registry")
 
 HEADS = [("gaussian", None), ("gaussian_full", None), ("mixture", {"components": 4})]
 
 
-def _trained_model(head: str = "gaussian", head_options: dict | None = None, **kwargs):
-    """A toy model whose weights and BatchNorm statistics differ from a fresh build's."""
-    torch.manual_seed(0)
-    model = create_model("toynet", head=head, head_options=head_options, **kwargs)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.add_(torch.randn_like(parameter))
-        model(torch.randn(4, model.receivers, *model.input_size))  # updates running stats
-    return model.eval()
-
-
-def _write_config(folder: Path, config: dict) -> None:
-    """config.json as a tool that knows the format would write it: hash updated."""
-    config = config | {"checkpoint_sha256": checkpoint_sha256(config)}
-    (folder / CONFIG_NAME).write_text(json.dumps(config))
-
-
 def _edit_config(folder: Path, **changes: object) -> None:
     config = json.loads((folder / CONFIG_NAME).read_text())
-    _write_config(folder, config | changes)
+    write_config(folder, config | changes)
 
 
 def _weights(folder: Path) -> Path:
@@ -73,12 +54,12 @@ def _sha256(path: Path) -> str:
 
 @pytest.fixture
 def saved(tmp_path: Path) -> Path:
-    return save_checkpoint(_trained_model(), tmp_path / "ckpt")
+    return save_checkpoint(trained_model(), tmp_path / "ckpt")
 
 
 @pytest.mark.parametrize(("head", "options"), HEADS)
 def test_round_trip_gives_bit_identical_outputs(tmp_path, head, options):
-    model = _trained_model(head, options)
+    model = trained_model(head, options)
     x = torch.randn(3, 7, 128, 32)
     loaded, config = load_checkpoint(save_checkpoint(model, tmp_path / "ckpt"))
     assert config.head == head
@@ -91,7 +72,7 @@ def test_round_trip_gives_bit_identical_outputs(tmp_path, head, options):
 
 
 def test_config_records_model_plugins_and_run_context(tmp_path):
-    model = _trained_model("mixture", {"components": 4}, receivers=3, input_size=(64, 16))
+    model = trained_model("mixture", {"components": 4}, receivers=3, input_size=(64, 16))
     scenario, features = load_preset("vhf-rural"), FeatureConfig(mel_bins=64, frames=16)
     folder = save_checkpoint(
         model, tmp_path / "ckpt", scenario=scenario, features=features, extra={"epoch": 7}
@@ -124,114 +105,8 @@ def test_reading_the_config_does_not_import_torch(saved):
 
 def test_extra_that_is_not_json_fails_before_writing(tmp_path):
     with pytest.raises(CheckpointConfigError, match="JSON-serialisable"):
-        save_checkpoint(_trained_model(), tmp_path / "ckpt", extra={"loss": torch.tensor(1.0)})
+        save_checkpoint(trained_model(), tmp_path / "ckpt", extra={"loss": torch.tensor(1.0)})
     assert not list((tmp_path / "ckpt").glob("*"))
-
-
-def test_failed_save_leaves_the_previous_checkpoint(saved, monkeypatch):
-    names = sorted(os.listdir(saved))
-    before = {name: (saved / name).read_bytes() for name in names}
-
-    def crash_mid_write(model, filename, metadata=None):
-        Path(filename).write_bytes(b"half a file")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(safetensors.torch, "save_model", crash_mid_write)
-    with pytest.raises(OSError, match="disk full"):
-        save_checkpoint(_trained_model("gaussian_full"), saved)
-    assert sorted(os.listdir(saved)) == names  # no temporary files
-    assert {name: (saved / name).read_bytes() for name in before} == before
-    assert load_checkpoint(saved)[1].head == "gaussian"
-
-
-def test_a_save_over_a_checkpoint_replaces_its_weights_and_leaves_no_other(saved):
-    old = read_checkpoint_config(saved)
-    model = _trained_model("gaussian_full")
-    save_checkpoint(model, saved)
-    new = read_checkpoint_config(saved)
-    assert new.weights_file != old.weights_file
-    assert sorted(os.listdir(saved)) == [CONFIG_NAME, new.weights_file]
-    loaded, config = load_checkpoint(saved)
-    assert config.head == "gaussian_full"
-    for name, tensor in model.state_dict().items():
-        assert torch.equal(loaded.state_dict()[name], tensor), name
-
-
-def test_a_load_follows_a_save_that_commits_while_it_reads(saved, monkeypatch):
-    """A real save commits between the load's reading of config.json and of the weights it
-    named, which that save removes: the load reads the new checkpoint whole."""
-    import rfloc_core.checkpoint as checkpoint_module
-
-    newer = _trained_model("gaussian_full")
-    named_first: list[str] = []
-    find_file = checkpoint_module.existing_file
-
-    def save_commits_first(folder: Path, name: str) -> Path:
-        if not named_first:
-            named_first.append(name)
-            save_checkpoint(newer, folder)
-        return find_file(folder, name)
-
-    monkeypatch.setattr(checkpoint_module, "existing_file", save_commits_first)
-    loaded, config = load_checkpoint(saved)
-    assert not (saved / named_first[0]).exists()
-    assert config.head == "gaussian_full" and config.weights_file != named_first[0]
-    for name, tensor in newer.state_dict().items():
-        assert torch.equal(loaded.state_dict()[name], tensor), name
-
-
-def test_a_load_gives_up_after_following_three_saves(saved, monkeypatch):
-    """A save commits before every read of the weights: after following three, the load
-    stops with the missing-file error rather than chase saves for ever."""
-    import rfloc_core.checkpoint as checkpoint_module
-
-    find_file = checkpoint_module.existing_file
-    named: list[str] = []
-
-    def save_commits_first(folder: Path, name: str) -> Path:
-        named.append(name)
-        save_checkpoint(_trained_model("gaussian_full" if len(named) % 2 else "gaussian"), folder)
-        return find_file(folder, name)
-
-    monkeypatch.setattr(checkpoint_module, "existing_file", save_commits_first)
-    with pytest.raises(CheckpointMissingError, match="does not exist"):
-        load_checkpoint(saved)
-    assert len(named) == 1 + checkpoint_module.SAVES_FOLLOWED
-    assert all(before != after for before, after in itertools.pairwise(named))
-
-
-def test_a_save_interrupted_before_its_commit_leaves_the_old_checkpoint(saved, monkeypatch):
-    """Killed between writing the new weights and config.json: the old checkpoint still loads,
-    and the next save removes the weights that were never committed."""
-    import rfloc_core.checkpoint as checkpoint
-
-    old = read_checkpoint_config(saved)
-
-    def killed(target, text):
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
-        patched.setattr(checkpoint, "write_text_atomic", killed)
-        save_checkpoint(_trained_model("gaussian_full"), saved)
-    assert len(os.listdir(saved)) == 3  # the uncommitted weights beside the old pair
-    assert load_checkpoint(saved)[1] == old
-    (saved / "weights-0123456789abcdef.safetensors").write_bytes(b"a user's file, kept")
-    save_checkpoint(_trained_model("mixture", {"components": 2}), saved)
-    new = read_checkpoint_config(saved)
-    assert sorted(os.listdir(saved)) == sorted(
-        [CONFIG_NAME, new.weights_file, "weights-0123456789abcdef.safetensors"]
-    )
-
-
-def test_a_checkpoint_from_before_weights_file_loads_and_is_replaced_cleanly(saved):
-    config = json.loads((saved / CONFIG_NAME).read_text())
-    (saved / config.pop("weights_file")).rename(saved / WEIGHTS_NAME)
-    _write_config(saved, config)
-    assert read_checkpoint_config(saved).weights_file == WEIGHTS_NAME
-    assert load_checkpoint(saved)[1].head == "gaussian"
-    save_checkpoint(_trained_model("gaussian_full"), saved)
-    assert WEIGHTS_NAME not in os.listdir(saved)
-    assert load_checkpoint(saved)[1].head == "gaussian_full"
 
 
 @pytest.mark.parametrize("weights_file", ["../weights.safetensors", "/etc/passwd", "model.pt"])
@@ -262,7 +137,7 @@ def test_an_edited_config_is_refused_by_the_checkpoint_hash(saved):
     (saved / CONFIG_NAME).write_text(json.dumps(config))
     with pytest.raises(CheckpointConfigError, match="changed after it was saved"):
         load_checkpoint(saved)
-    _write_config(saved, config)
+    write_config(saved, config)
     assert load_checkpoint(saved)[0].head_options["position_scale_m"] == 1.0
 
 
@@ -371,7 +246,7 @@ def test_same_plugin_version_loads_without_warnings(saved):
     ],
 )
 def test_weights_that_do_not_fit_name_the_keys(tmp_path, changes, mismatched):
-    folder = save_checkpoint(_trained_model("mixture", {"components": 4}), tmp_path / "ckpt")
+    folder = save_checkpoint(trained_model("mixture", {"components": 4}), tmp_path / "ckpt")
     _edit_config(folder, **changes)
     with pytest.raises(CheckpointMismatchError, match=re.escape(mismatched)):
         load_checkpoint(folder)
@@ -424,7 +299,7 @@ def test_a_checkpoint_without_receiver_set_reads_as_a_fixed_network_model(saved)
     config = json.loads((saved / CONFIG_NAME).read_text())
     assert config["receiver_set"] is None
     del config["receiver_set"]  # as written before receiver-set models
-    _write_config(saved, config)
+    write_config(saved, config)
     assert read_checkpoint_config(saved).receiver_set is None
     loaded, _ = load_checkpoint(saved)
     assert loaded.receivers == 7
@@ -435,7 +310,7 @@ def test_a_receiver_set_checkpoint_whose_fusion_is_missing_names_its_plugin(tmp_
     config = json.loads((folder / CONFIG_NAME).read_text())
     config["receiver_set"] |= {"fusion": "acme_sum", "fusion_plugin": "acme"}
     config["receiver_set"]["fusion_distribution"] = "acme-fusions"
-    _write_config(folder, config)
+    write_config(folder, config)
     with pytest.raises(CheckpointPluginError, match="needs fusion 'acme_sum' from plugin 'acme'"):
         load_checkpoint(folder)
 
