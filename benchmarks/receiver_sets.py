@@ -147,7 +147,7 @@ def main() -> None:
     held_out = held_out_scenario(
         ReceiverSetProtocol(
             held_out_stations=5,
-            held_out_seed=args.network_seed + (args.split == "validation"),
+            held_out_seed=args.network_seed + (1 if args.split == "validation" else 0),
         )
     )
     (args.out / "held-out-network.toml").write_text(scenario_toml(held_out), encoding="utf-8")
