@@ -24,20 +24,28 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from rfloc_core.bench.config import ReceiverSetProtocol
 from rfloc_core.bench.held_out import held_out_scenario
 from rfloc_core.checkpoint import load_checkpoint
+from rfloc_core.data.metrics import position_errors_m
 from rfloc_core.data.scenario import ScenarioConfig, load_scenario
 from rfloc_core.data.scenario_toml import scenario_toml
 from rfloc_core.data.splits import Split
-from rfloc_core.evaluation.evaluate import checkpoint_features, evaluate_samples
+from rfloc_core.evaluation.estimates import SampleEstimates
+from rfloc_core.evaluation.evaluate import (
+    checkpoint_features,
+    evaluate_samples,
+    recorded_prior_m,
+)
 from rfloc_core.training import load_train_config, train
 from rfloc_core.training.quiet import quiet_training
 
 
 def _train(
     args: argparse.Namespace, run_dir: Path, overrides: list[str]
-) -> tuple[Path, tuple[float, float], float]:
+) -> tuple[Path, tuple[float, float] | None, float]:
     config = load_train_config(
         "dev_test",
         [
@@ -71,12 +79,12 @@ def _train(
 def _test(
     checkpoint: Path,
     scenario: ScenarioConfig,
-    prior_m: tuple[float, float],
+    prior_m: tuple[float, float] | None,
     samples: int,
     split: Split,
-) -> dict[str, float]:
+) -> tuple[dict[str, float], SampleEstimates]:
     model, config = load_checkpoint(checkpoint)
-    evaluation, _ = evaluate_samples(
+    evaluation, estimates = evaluate_samples(
         model.eval(),
         scenario,
         checkpoint_features(config),
@@ -85,7 +93,7 @@ def _test(
         # validation stream of another run seed.
         seed=0 if split == "test" else 1,
         split=split,
-        prior_position_m=prior_m,
+        prior_position_m=prior_m if prior_m is not None else recorded_prior_m(config),
     )
     figures = {f"{row.name}_rmse_m": row.errors.rmse_m for row in evaluation.rows}
     model_row = evaluation.row("model")
@@ -93,7 +101,42 @@ def _test(
     figures["crb_rmse_m"] = evaluation.crb_rmse_m
     if model_row.calibration is not None:
         figures["inside_1sigma"] = model_row.calibration.inside_1sigma
-    return figures
+    return figures, estimates
+
+
+def _errors_m(estimates: SampleEstimates) -> dict[str, torch.Tensor]:
+    """Per-sample errors of the model and the RSS MLE, and the bound's RMS error per sample."""
+    return {
+        "model": position_errors_m(estimates.model_position_m, estimates.truth_m),
+        "RSS MLE": position_errors_m(estimates.baselines_m["rss_mle"], estimates.truth_m),
+        "CRB": torch.diagonal(estimates.crb_covariance_m2, dim1=1, dim2=2).sum(-1).sqrt(),
+    }
+
+
+def rmse_rise_interval(
+    errors_online_m: torch.Tensor,
+    errors_down_m: torch.Tensor,
+    *,
+    draws: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
+    """The RMSE rise ``rmse(down) / rmse(online) - 1`` of paired per-sample errors (the same
+    transmitters, stations taken down or not) and its percentile bootstrap interval: both
+    sets are resampled with the same indices, so what is shared does not count as noise."""
+    if errors_online_m.shape != errors_down_m.shape or errors_online_m.ndim != 1:
+        raise ValueError(
+            f"paired errors must be two (N,) tensors, got {tuple(errors_online_m.shape)} and "
+            f"{tuple(errors_down_m.shape)}"
+        )
+    online, down = errors_online_m.double().square(), errors_down_m.double().square()
+    rise = float((down.mean() / online.mean()).sqrt()) - 1.0
+    generator = torch.Generator().manual_seed(seed)
+    picks = torch.randint(0, online.shape[0], (draws, online.shape[0]), generator=generator)
+    rises = (down[picks].mean(1) / online[picks].mean(1)).sqrt() - 1.0
+    tail = (1.0 - level) / 2.0
+    low, high = torch.quantile(rises, torch.tensor([tail, 1.0 - tail], dtype=rises.dtype))
+    return rise, float(low), float(high)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -137,6 +180,12 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="a training-config override for both models, e.g. beta=1.0 (repeatable)",
     )
+    parser.add_argument(
+        "--set-checkpoint",
+        type=Path,
+        help="test this trained set model instead of training one: e.g. the model a "
+        "--split validation run trained, tested on the test split once the recipe is chosen",
+    )
     parser.add_argument("--progress", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("reports/receiver-sets"))
     args = parser.parse_args()
@@ -155,30 +204,32 @@ def main() -> None:
     hardware = ideal.receiver_hardware.model_copy(update={"offline_count_max": 2})
     stations_down = ideal.model_copy(update={"receiver_hardware": hardware})
 
-    set_checkpoint, set_prior, set_seconds = _train(
-        args,
-        args.out / f"set-{args.backbone}-{args.fusion}",
-        [
-            f"model.backbone={args.backbone}",
-            f"scenario={args.scenario}",
-            f"model.fusion={args.fusion}",
-            f"model.fusion_options={args.fusion_options}",
-            *size,
-        ],
-    )
+    if args.set_checkpoint is None:
+        set_checkpoint, set_prior, set_seconds = _train(
+            args,
+            args.out / f"set-{args.backbone}-{args.fusion}",
+            [
+                f"model.backbone={args.backbone}",
+                f"scenario={args.scenario}",
+                f"model.fusion={args.fusion}",
+                f"model.fusion_options={args.fusion_options}",
+                *size,
+            ],
+        )
+    else:
+        set_checkpoint, set_prior, set_seconds = args.set_checkpoint, None, 0.0
     rows: list[tuple[str, str, dict[str, float]]] = []
+    estimates: list[SampleEstimates] = []
     for label, scenario in (
         ("5-station network, never drawn", held_out),
         ("vhf-rural's 7 stations", ideal),
         ("vhf-rural, 0-2 stations offline", stations_down),
     ):
-        rows.append(
-            (
-                f"set ({args.fusion})",
-                label,
-                _test(set_checkpoint, scenario, set_prior, args.test_samples, args.split),
-            )
+        figures, sample_estimates = _test(
+            set_checkpoint, scenario, set_prior, args.test_samples, args.split
         )
+        rows.append((f"set ({args.fusion})", label, figures))
+        estimates.append(sample_estimates)
     channel: dict[str, Any] | None = None
     if args.channel_backbone != "none":
         checkpoint, prior, _ = _train(
@@ -186,7 +237,7 @@ def main() -> None:
             args.out / f"channel-{args.channel_backbone}",
             [f"model.backbone={args.channel_backbone}", "scenario=rss-ideal"],
         )
-        channel = _test(checkpoint, ideal, prior, args.test_samples, args.split)
+        channel, _ = _test(checkpoint, ideal, prior, args.test_samples, args.split)
         rows.append((f"channel ({args.channel_backbone})", "vhf-rural's 7 stations", channel))
 
     print(
@@ -203,9 +254,18 @@ def main() -> None:
             f"| {crb:,.0f} | {rmse / crb:.2f} | {rmse / mle:.2f} | "
             f"{figures.get('inside_1sigma', float('nan')):.3f} |"
         )
-    all_online, some_down = rows[1][2]["model_rmse_m"], rows[2][2]["model_rmse_m"]
-    rise = 100 * (some_down / all_online - 1)
-    print(f"\nset model RMSE rise with 0-2 of 7 stations offline: {rise:+.1f} %")
+    online_estimates, down_estimates = estimates[1], estimates[2]
+    if not torch.equal(online_estimates.truth_m, down_estimates.truth_m):
+        raise SystemExit("the online and stations-down samples are not the same transmitters")
+    print(
+        "\nRMSE rise with 0-2 of 7 stations offline, the same transmitters "
+        "(95 % paired bootstrap interval):"
+    )
+    online_errors, down_errors = _errors_m(online_estimates), _errors_m(down_estimates)
+    for name, errors in online_errors.items():
+        rise, low, high = rmse_rise_interval(errors, down_errors[name])
+        print(f"- {name}: {100 * rise:+.1f} % ({100 * low:+.1f} % to {100 * high:+.1f} %)")
+    all_online = rows[1][2]["model_rmse_m"]
     if channel is not None:
         ratio = all_online / channel["model_rmse_m"]
         print(f"set model / channel model RMSE on vhf-rural: {ratio:.2f}")
