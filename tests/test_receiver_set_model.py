@@ -11,7 +11,7 @@ from rfloc_core.errors import InvalidInputError, UnknownNameError
 from rfloc_core.model import ReceiverSetNet, create_model
 from rfloc_core.registry import get_registry
 
-FUSIONS = ("attention", "deepsets", "likelihood")
+FUSIONS = ("attention", "deepsets")
 SIZE = (16, 8)
 
 

@@ -23,11 +23,4 @@ CORE_FUSIONS = (
         description="a shared MLP per receiver, masked mean and max over receivers, then an "
         "MLP (options: width, layers)",
     ),
-    FusionSpec(
-        name="likelihood",
-        build=LazyClass("rfloc_core.fusions.likelihood", "LikelihoodFusion"),
-        description="the RSS maximum-likelihood estimator made differentiable: each encoding "
-        "gives a signal strength and a weight, the head gets the posterior over a grid of "
-        "positions (options: grid_points, span, width, path_loss_exponent, output_scale)",
-    ),
 )
