@@ -228,7 +228,7 @@ def main() -> None:
         figures, sample_estimates = _test(
             set_checkpoint, scenario, set_prior, args.test_samples, args.split
         )
-        rows.append((f"set ({args.fusion})", label, figures))
+        rows.append(("set", label, figures))
         estimates.append(sample_estimates)
     channel: dict[str, Any] | None = None
     if args.channel_backbone != "none":
@@ -240,11 +240,14 @@ def main() -> None:
         channel, _ = _test(checkpoint, ideal, prior, args.test_samples, args.split)
         rows.append((f"channel ({args.channel_backbone})", "vhf-rural's 7 stations", channel))
 
-    print(
-        f"\nreceiver-set model: {args.backbone} encoder at {mel_bins}x{frames}, {args.fusion} "
-        f"fusion, {args.steps} steps at batch {args.batch_size} on {args.scenario} "
-        f"({set_seconds:,.0f} s); {args.test_samples} {args.split} samples each; RMSE in metres"
+    trained = (
+        f"the set model in {args.set_checkpoint}"
+        if args.set_checkpoint is not None
+        else f"receiver-set model: {args.backbone} encoder at {mel_bins}x{frames}, "
+        f"{args.fusion} fusion, {args.steps} steps at batch {args.batch_size} on "
+        f"{args.scenario} ({set_seconds:,.0f} s)"
     )
+    print(f"\n{trained}; {args.test_samples} {args.split} samples each; RMSE in metres")
     print("| model | test network | median | RMSE | RSS MLE | CRB | / CRB | / MLE | inside 1σ |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, label, figures in rows:
