@@ -117,25 +117,37 @@ def rmse_rise_interval(
     errors_online_m: torch.Tensor,
     errors_down_m: torch.Tensor,
     *,
+    reference: tuple[torch.Tensor, torch.Tensor] | None = None,
     draws: int = 2000,
     seed: int = 0,
     level: float = 0.95,
 ) -> tuple[float, float, float]:
     """The RMSE rise ``rmse(down) / rmse(online) - 1`` of paired per-sample errors (the same
     transmitters, stations taken down or not) and its percentile bootstrap interval: both
-    sets are resampled with the same indices, so what is shared does not count as noise."""
-    if errors_online_m.shape != errors_down_m.shape or errors_online_m.ndim != 1:
+    sets are resampled with the same indices, so what is shared does not count as noise.
+    With ``reference``, another estimator's (online, down) errors on the same samples, it is
+    the rise minus the reference's rise, both resampled together."""
+    pairs = [(errors_online_m, errors_down_m), *([reference] if reference is not None else [])]
+    shape = errors_online_m.shape
+    if len(shape) != 1 or any(e.shape != shape for pair in pairs for e in pair):
         raise ValueError(
-            f"paired errors must be two (N,) tensors, got {tuple(errors_online_m.shape)} and "
-            f"{tuple(errors_down_m.shape)}"
+            f"paired errors must be (N,) tensors of one N, got "
+            f"{[tuple(e.shape) for pair in pairs for e in pair]}"
         )
-    online, down = errors_online_m.double().square(), errors_down_m.double().square()
-    rise = float((down.mean() / online.mean()).sqrt()) - 1.0
     generator = torch.Generator().manual_seed(seed)
-    picks = torch.randint(0, online.shape[0], (draws, online.shape[0]), generator=generator)
-    rises = (down[picks].mean(1) / online[picks].mean(1)).sqrt() - 1.0
+    picks = torch.randint(0, shape[0], (draws, shape[0]), generator=generator)
+
+    def rises(online_m: torch.Tensor, down_m: torch.Tensor) -> tuple[float, torch.Tensor]:
+        online, down = online_m.double().square(), down_m.double().square()
+        whole = float((down.mean() / online.mean()).sqrt()) - 1.0
+        return whole, (down[picks].mean(1) / online[picks].mean(1)).sqrt() - 1.0
+
+    rise, drawn = rises(*pairs[0])
+    if reference is not None:
+        reference_rise, reference_drawn = rises(*reference)
+        rise, drawn = rise - reference_rise, drawn - reference_drawn
     tail = (1.0 - level) / 2.0
-    low, high = torch.quantile(rises, torch.tensor([tail, 1.0 - tail], dtype=rises.dtype))
+    low, high = torch.quantile(drawn, torch.tensor([tail, 1.0 - tail], dtype=drawn.dtype))
     return rise, float(low), float(high)
 
 
@@ -268,6 +280,13 @@ def main() -> None:
     for name, errors in online_errors.items():
         rise, low, high = rmse_rise_interval(errors, down_errors[name])
         print(f"- {name}: {100 * rise:+.1f} % ({100 * low:+.1f} % to {100 * high:+.1f} %)")
+    pair = (online_errors["RSS MLE"], down_errors["RSS MLE"])
+    rise, low, high = rmse_rise_interval(
+        online_errors["model"], down_errors["model"], reference=pair
+    )
+    print(
+        f"- model minus RSS MLE: {100 * rise:+.1f} points ({100 * low:+.1f} to {100 * high:+.1f})"
+    )
     all_online = rows[1][2]["model_rmse_m"]
     if channel is not None:
         ratio = all_online / channel["model_rmse_m"]

@@ -34,6 +34,22 @@ def test_the_interval_holds_the_rise_and_narrows_with_more_samples() -> None:
     assert narrow < wide / 2
 
 
+def test_against_a_reference_it_is_the_difference_of_the_two_rises() -> None:
+    generator = torch.Generator().manual_seed(2)
+    online = torch.rand(500, generator=generator) + 0.1
+    reference = (1.1 * online, 1.1 * online * 1.2)
+    rise, low, high = rmse_rise_interval(online, 1.3 * online, reference=reference)
+    assert rise == pytest.approx(0.3 - 0.2)
+    assert low == pytest.approx(0.1) and high == pytest.approx(0.1)
+    noisy_down = online * (1.0 + 0.6 * torch.rand(500, generator=generator))
+    alone = rmse_rise_interval(online, noisy_down)
+    shared = rmse_rise_interval(online, noisy_down, reference=(online, 0.5 * (online + noisy_down)))
+    # What the two estimators share cancels: the difference is tighter than either rise.
+    assert shared[2] - shared[1] < (alone[2] - alone[1]) / 2
+
+
 def test_unpaired_errors_are_refused() -> None:
-    with pytest.raises(ValueError, match="paired errors must be two"):
+    with pytest.raises(ValueError, match="paired errors must be"):
         rmse_rise_interval(torch.ones(3), torch.ones(4))
+    with pytest.raises(ValueError, match="paired errors must be"):
+        rmse_rise_interval(torch.ones(3), torch.ones(3), reference=(torch.ones(3), torch.ones(2)))
