@@ -45,7 +45,7 @@ from rfloc_core.training.quiet import quiet_training
 
 def _train(
     args: argparse.Namespace, run_dir: Path, overrides: list[str]
-) -> tuple[Path, tuple[float, float] | None, float]:
+) -> tuple[Path, tuple[float, float], float]:
     config = load_train_config(
         "dev_test",
         [
@@ -216,6 +216,7 @@ def main() -> None:
     hardware = ideal.receiver_hardware.model_copy(update={"offline_count_max": 2})
     stations_down = ideal.model_copy(update={"receiver_hardware": hardware})
 
+    set_prior: tuple[float, float] | None = None
     if args.set_checkpoint is None:
         set_checkpoint, set_prior, set_seconds = _train(
             args,
@@ -229,7 +230,7 @@ def main() -> None:
             ],
         )
     else:
-        set_checkpoint, set_prior, set_seconds = args.set_checkpoint, None, 0.0
+        set_checkpoint, set_seconds = args.set_checkpoint, 0.0
     rows: list[tuple[str, str, dict[str, float]]] = []
     estimates: list[SampleEstimates] = []
     for label, scenario in (
